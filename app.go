@@ -1,0 +1,177 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/proctor-run/proctor/config"
+	"github.com/proctor-run/proctor/env"
+	"github.com/proctor-run/proctor/procfile"
+)
+
+// appFlags are the flags that locate and configure an app: its Procfile,
+// root directory, env files and ports. Several commands share them.
+type appFlags struct {
+	procfile      string
+	root          string
+	envFiles      []string
+	port          int
+	portStep      int
+	noEnvOverride bool
+}
+
+func (f *appFlags) register(flags *pflag.FlagSet, withPorts bool) {
+	flags.StringVarP(&f.procfile, "procfile", "f", "", "Procfile to read (default: Procfile in the root)")
+	flags.StringVarP(&f.root, "root", "d", "", "app root directory (default: the Procfile's directory)")
+	flags.StringSliceVarP(&f.envFiles, "env", "e", nil, "env files to read, comma-separated; later files win (default: .env in the root, if present)")
+	flags.BoolVar(&f.noEnvOverride, "no-env-override", false, "keep variables already set in proctor's environment instead of taking the env files' values")
+	if withPorts {
+		flags.IntVarP(&f.port, "port", "p", 0, "base port (default: $PORT from the environment or env files, else 5000)")
+		flags.IntVar(&f.portStep, "port-step", procfile.DefaultPortStep, "port distance between process types")
+	}
+}
+
+// paths returns the Procfile path and the root directory, per the rules:
+// -f alone puts the root at the Procfile's directory; -d alone looks for
+// Procfile in the root.
+func (f *appFlags) paths() (procfilePath, root string) {
+	root = f.root
+	procfilePath = f.procfile
+	switch {
+	case procfilePath == "" && root == "":
+		return "Procfile", "."
+	case procfilePath == "":
+		return filepath.Join(root, "Procfile"), root
+	case root == "":
+		return procfilePath, filepath.Dir(procfilePath)
+	}
+	return procfilePath, root
+}
+
+// readEnv reads the env files: those named with -e, else .env in the root
+// when it exists.
+func (f *appFlags) readEnv(root string) (env.Vars, error) {
+	if len(f.envFiles) == 0 {
+		return env.ReadOptional(filepath.Join(root, ".env"))
+	}
+	return env.Read(f.envFiles...)
+}
+
+// app is a loaded app: its Procfile entries, directory and environment.
+type app struct {
+	procfilePath string
+	root         string
+	entries      []procfile.Entry
+	// environ is the environment every child starts from: proctor's own
+	// environment with the env files applied.
+	environ []string
+	ports   procfile.Ports
+}
+
+// load reads the Procfile and env files. With procfileOptional, a missing
+// default Procfile is not an error (run works without one).
+func (f *appFlags) load(h *host, flags *pflag.FlagSet, procfileOptional bool) (*app, error) {
+	a := &app{}
+	a.procfilePath, a.root = f.paths()
+	if info, err := os.Stat(a.root); err != nil || !info.IsDir() {
+		return nil, &exitError{exitUsage, fmt.Errorf("root directory %s does not exist", a.root)}
+	}
+	entries, err := procfile.ParseFile(a.procfilePath)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && procfileOptional && f.procfile == "":
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, &exitError{exitUsage, fmt.Errorf("%s: no such file (use -f to name the Procfile)", a.procfilePath)}
+	case err != nil:
+		return nil, &exitError{exitUsage, err}
+	}
+	a.entries = entries
+	vars, err := f.readEnv(a.root)
+	if err != nil {
+		return nil, &exitError{exitUsage, err}
+	}
+	a.environ = env.Environ(h.environ(), vars, !f.noEnvOverride)
+	if flags.Lookup("port") != nil {
+		a.ports, err = f.resolvePorts(flags, a.environ)
+		if err != nil {
+			return nil, &exitError{exitUsage, err}
+		}
+	}
+	return a, nil
+}
+
+// resolvePorts picks the base port: -p, else $PORT, else 5000.
+func (f *appFlags) resolvePorts(flags *pflag.FlagSet, environ []string) (procfile.Ports, error) {
+	p := procfile.Ports{Base: procfile.DefaultPort, Step: f.portStep}
+	switch {
+	case flags.Changed("port"):
+		p.Base = f.port
+	default:
+		if v, ok := env.Lookup(environ, "PORT"); ok && v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > procfile.MaxPort {
+				return p, fmt.Errorf("PORT=%q in the environment is not a port number (1-%d)", v, procfile.MaxPort)
+			}
+			p.Base = n
+		}
+	}
+	if p.Base < 1 || p.Base > procfile.MaxPort {
+		return p, fmt.Errorf("--port %d is not a port number (1-%d)", p.Base, procfile.MaxPort)
+	}
+	if p.Step < 0 {
+		return p, fmt.Errorf("--port-step %d is negative", p.Step)
+	}
+	return p, nil
+}
+
+// configAliases maps foreman's older key names to proctor's flags.
+var configAliases = map[string]string{"concurrency": "formation"}
+
+// applyConfig sets the flags of cmd that the command line left unset from
+// .proctor or .foreman in the current directory. A key no command knows is
+// reported as a warning; a bad value is a usage error naming file and line.
+func applyConfig(cmd *cobra.Command, h *host) error {
+	file, err := config.Find(".")
+	if err != nil {
+		return &exitError{exitUsage, err}
+	}
+	for _, s := range file.Settings {
+		key := s.Key
+		if alias, ok := configAliases[key]; ok {
+			key = alias
+		}
+		fl := cmd.Flags().Lookup(key)
+		if fl == nil {
+			if !knownFlag(cmd.Root(), key) {
+				fmt.Fprintf(h.stderr, "proctor: %s:%d: unknown key %q (ignored)\n", file.Path, s.Line, s.Key)
+			}
+			continue
+		}
+		if fl.Changed {
+			continue
+		}
+		if err := cmd.Flags().Set(key, s.Value); err != nil {
+			return &exitError{exitUsage, &config.Error{File: file.Path, Line: s.Line, Err: fmt.Errorf("%s: %w", s.Key, err)}}
+		}
+	}
+	return nil
+}
+
+// knownFlag reports whether any command under root has a flag named name.
+func knownFlag(root *cobra.Command, name string) bool {
+	if root.Flags().Lookup(name) != nil || root.PersistentFlags().Lookup(name) != nil {
+		return true
+	}
+	for _, c := range root.Commands() {
+		if knownFlag(c, name) {
+			return true
+		}
+	}
+	return false
+}

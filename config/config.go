@@ -1,0 +1,109 @@
+// Package config reads proctor's defaults file: `.proctor`, or `.foreman`
+// for drop-in use, in the current directory.
+//
+// The file holds default flag values as "key: value" lines (procfile, env,
+// formation, port, timeout, root, ...). Blank lines and # comments are
+// ignored; a value may be wrapped in single or double quotes. Flags given on
+// the command line win over the file; applying the values to flags is the
+// caller's job, since only it knows which flags a command has.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// names are the file names looked for, in order; the first that exists is used.
+var names = [...]string{".proctor", ".foreman"}
+
+// Setting is one "key: value" line.
+type Setting struct {
+	Key   string
+	Value string
+	// Line is the 1-based line of the setting.
+	Line int
+}
+
+// File is a parsed defaults file.
+type File struct {
+	// Path is the file read; empty when no file exists.
+	Path     string
+	Settings []Setting
+}
+
+// Error is a problem in a defaults file, naming the file and line.
+type Error struct {
+	File string
+	Line int
+	Err  error
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err) }
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Find reads the first of .proctor and .foreman that exists in dir. No file is not an error:
+// it returns a File with no settings.
+func Find(dir string) (File, error) {
+	for _, name := range names {
+		path := filepath.Join(dir, name)
+		data, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return File{}, err
+		}
+		settings, err := Parse(data)
+		if err != nil {
+			var ce *Error
+			if errors.As(err, &ce) {
+				ce.File = name
+			}
+			return File{}, err
+		}
+		return File{Path: name, Settings: settings}, nil
+	}
+	return File{}, nil
+}
+
+// Parse reads "key: value" lines. foreman's YAML form ("port: 5000") is the
+// same syntax. A key given twice, a line without a colon or an empty key is
+// an error.
+func Parse(data []byte) ([]Setting, error) {
+	var out []Setting
+	first := map[string]int{}
+	text := strings.TrimPrefix(string(data), "\ufeff")
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	// A YAML document start marker is harmless; foreman writes none, but
+	// hand-edited files sometimes carry one.
+	for i, line := range strings.Split(text, "\n") {
+		n := i + 1
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' || line == "---" {
+			continue
+		}
+		key, value, ok := strings.Cut(line, ":")
+		key = strings.TrimSpace(key)
+		if !ok || key == "" {
+			return nil, &Error{Line: n, Err: errors.New(`expected "key: value"`)}
+		}
+		if at, dup := first[key]; dup {
+			return nil, &Error{Line: n, Err: fmt.Errorf("%q is set twice (first on line %d)", key, at)}
+		}
+		first[key] = n
+		out = append(out, Setting{Key: key, Value: unquote(strings.TrimSpace(value)), Line: n})
+	}
+	return out, nil
+}
+
+func unquote(v string) string {
+	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+		return v[1 : len(v)-1]
+	}
+	return v
+}

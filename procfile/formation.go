@@ -1,0 +1,205 @@
+package procfile
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Port defaults, as in foreman.
+const (
+	DefaultPort     = 5000
+	DefaultPortStep = 100
+	// MaxCount bounds one type's instance count; far beyond any one machine.
+	MaxCount = 10000
+)
+
+// ReleaseType is the name of Heroku's release phase: an entry run once, to
+// completion, before the other types start.
+const ReleaseType = "release"
+
+// ErrFormation is wrapped by every formation error.
+var ErrFormation = errors.New("formation")
+
+// Formation says how many instances of each process type run, as written in
+// the -m flag: "all=1,web=2,worker=0". The zero Formation names nothing.
+type Formation struct {
+	// Counts holds the types named explicitly, in the order written.
+	Counts []TypeCount
+	// All is the count for types not named; it applies only when HasAll.
+	All    int
+	HasAll bool
+}
+
+// TypeCount is one "TYPE=N" pair.
+type TypeCount struct {
+	Type  string
+	Count int
+}
+
+func formationErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrFormation, fmt.Sprintf(format, args...))
+}
+
+// ParseFormation parses "TYPE=N[,TYPE=N...]", where TYPE may be "all".
+// Spaces around names, counts and commas are ignored. It checks syntax only;
+// Resolve checks the names against a Procfile.
+func ParseFormation(s string) (Formation, error) {
+	var f Formation
+	if strings.TrimSpace(s) == "" {
+		return f, formationErr("empty (expected TYPE=N[,TYPE=N...])")
+	}
+	seen := map[string]bool{}
+	for _, pair := range strings.Split(s, ",") {
+		name, num, ok := strings.Cut(pair, "=")
+		name, num = strings.TrimSpace(name), strings.TrimSpace(num)
+		if !ok || name == "" || num == "" {
+			return Formation{}, formationErr("malformed pair %q (expected TYPE=N)", strings.TrimSpace(pair))
+		}
+		if name != "all" && !validName(name) {
+			return Formation{}, formationErr("invalid process type %q", name)
+		}
+		n, err := strconv.Atoi(num)
+		if err != nil || strings.TrimLeft(num, "0123456789") != "" {
+			return Formation{}, formationErr("count for %q must be a whole number from 0 to %d, not %q", name, MaxCount, num)
+		}
+		if n > MaxCount {
+			return Formation{}, formationErr("count for %q is %d, more than the limit of %d", name, n, MaxCount)
+		}
+		if seen[name] {
+			return Formation{}, formationErr("%q is named twice", name)
+		}
+		seen[name] = true
+		if name == "all" {
+			f.All, f.HasAll = n, true
+			continue
+		}
+		f.Counts = append(f.Counts, TypeCount{Type: name, Count: n})
+	}
+	return f, nil
+}
+
+// named returns the count written for typ, if any.
+func (f Formation) named(typ string) (int, bool) {
+	for _, tc := range f.Counts {
+		if tc.Type == typ {
+			return tc.Count, true
+		}
+	}
+	return 0, false
+}
+
+// Resolve computes the instance count of every entry, in Procfile order.
+//
+// formation is nil when no -m flag was given: then every type runs once
+// (all=1). Otherwise a type the formation does not name gets All when HasAll
+// and 0 when not, so "-m web=2" runs two web instances and nothing else, as in
+// foreman. types, when not empty, restricts the run to those types, one
+// instance each unless the formation names a count. Unknown names in either
+// are errors, and the release type runs at most once.
+func Resolve(entries []Entry, formation *Formation, types []string) ([]int, error) {
+	index := make(map[string]int, len(entries))
+	for i, e := range entries {
+		index[e.Name] = i
+	}
+	unknown := func(name string) error {
+		return formationErr("unknown process type %q (the Procfile has %s)", name, strings.Join(Names(entries), ", "))
+	}
+	selected := map[string]bool{}
+	for _, t := range types {
+		if _, ok := index[t]; !ok {
+			return nil, unknown(t)
+		}
+		selected[t] = true
+	}
+	if formation != nil {
+		for _, tc := range formation.Counts {
+			if _, ok := index[tc.Type]; !ok {
+				return nil, unknown(tc.Type)
+			}
+		}
+	}
+	counts := make([]int, len(entries))
+	for i, e := range entries {
+		switch {
+		case len(types) > 0 && !selected[e.Name]:
+			counts[i] = 0
+		case formation == nil:
+			counts[i] = 1
+		default:
+			if n, ok := formation.named(e.Name); ok {
+				counts[i] = n
+			} else if formation.HasAll {
+				counts[i] = formation.All
+			} else if len(types) > 0 {
+				counts[i] = 1
+			}
+		}
+		if e.Name == ReleaseType && counts[i] > 1 {
+			return nil, formationErr("%q runs once before the other types; its count can be 0 or 1, not %d", ReleaseType, counts[i])
+		}
+	}
+	return counts, nil
+}
+
+// Instance is one process to run: the Nth instance of a process type.
+type Instance struct {
+	// Type is the process type (the Procfile entry's name).
+	Type string
+	// TypeIndex is the entry's 0-based position in the Procfile.
+	TypeIndex int
+	// Num is the 1-based instance number.
+	Num int
+	// Name is "TYPE.NUM", e.g. "web.1"; it is the PS of the process.
+	Name string
+	// Command is the entry's command, run with /bin/sh -c.
+	Command string
+	// Port is the PORT the instance gets.
+	Port int
+}
+
+// Ports is the port assignment: PORT = Base + Step*typeIndex + (num-1).
+type Ports struct {
+	Base int
+	Step int
+}
+
+// Port returns the port of instance num (from 1) of the type at typeIndex.
+func (p Ports) Port(typeIndex, num int) int {
+	return p.Base + p.Step*typeIndex + num - 1
+}
+
+// MaxPort is the highest TCP port.
+const MaxPort = 65535
+
+// NewInstance describes instance num of entries[typeIndex]. It fails when the
+// port would fall outside 1..65535.
+func NewInstance(entries []Entry, typeIndex, num int, ports Ports) (Instance, error) {
+	e := entries[typeIndex]
+	name := e.Name + "." + strconv.Itoa(num)
+	port := ports.Port(typeIndex, num)
+	if port < 1 || port > MaxPort {
+		return Instance{}, fmt.Errorf("%s would get port %d, outside 1-%d: choose another base with -p or step with --port-step", name, port, MaxPort)
+	}
+	return Instance{Type: e.Name, TypeIndex: typeIndex, Num: num, Name: name, Command: e.Command, Port: port}, nil
+}
+
+// Plan lists the instances to run, in Procfile order and by number within a
+// type, given the count of every entry (from Resolve).
+func Plan(entries []Entry, counts []int, ports Ports) ([]Instance, error) {
+	if len(counts) != len(entries) {
+		return nil, fmt.Errorf("plan: %d counts for %d entries", len(counts), len(entries))
+	}
+	var out []Instance
+	for i := range entries {
+		for n := 1; n <= counts[i]; n++ {
+			inst, err := NewInstance(entries, i, n, ports)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, inst)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,218 @@
+// Package procfile parses Procfiles and plans the instances a formation runs.
+//
+// A Procfile declares process types, one per line, as "NAME: COMMAND". Parse
+// is strict where foreman is lenient: a line it cannot read, an empty command
+// or a name used twice is an error naming the line, because a process that
+// silently does not start is the worse surprise. The formation ("web=2,all=1")
+// and the port of every instance are computed here too, as pure functions, so
+// that start and export share one definition of what runs where.
+package procfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Entry is one process type declared in a Procfile.
+type Entry struct {
+	// Name is the process type, e.g. "web". It matches [A-Za-z0-9_-]+.
+	Name string
+	// Command is run with /bin/sh -c. Continuation lines are already joined.
+	Command string
+	// Line is the 1-based line on which the entry starts.
+	Line int
+}
+
+// Errors wrapped by ParseError.
+var (
+	ErrNoColon        = errors.New("expected NAME: COMMAND")
+	ErrInvalidName    = errors.New("invalid process name")
+	ErrEmptyCommand   = errors.New("empty command")
+	ErrDuplicate      = errors.New("duplicate process name")
+	ErrIndented       = errors.New("line starts with whitespace")
+	ErrContinuation   = errors.New("backslash continuation at end of file")
+	ErrNUL            = errors.New("line contains a NUL byte")
+	ErrNoEntries      = errors.New("no process types defined")
+	errInvalidNameFmt = "%w %q: use letters, digits, '_' and '-'"
+)
+
+// ParseError is one problem found in a Procfile. Parse joins all of them
+// (errors.Join), so that a single run reports every mistake.
+type ParseError struct {
+	// File is the path of the Procfile, empty when parsing a reader.
+	File string
+	// Line is the 1-based line of the problem; 0 for the file as a whole.
+	Line int
+	// Err is the problem, often one of the Err variables of this package.
+	Err error
+}
+
+func (e *ParseError) Error() string {
+	switch {
+	case e.File != "" && e.Line > 0:
+		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+	case e.File != "":
+		return fmt.Sprintf("%s: %v", e.File, e.Err)
+	default:
+		return fmt.Sprintf("line %d: %v", e.Line, e.Err)
+	}
+}
+
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// ParseFile reads and parses the Procfile at path. Errors carry the path.
+func ParseFile(path string) ([]Entry, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := ParseBytes(data)
+	return entries, withFile(err, path)
+}
+
+// Parse reads Procfile entries from r. It returns every entry it could read
+// and, when there were problems, an error joining one *ParseError per problem.
+func Parse(r io.Reader) ([]Entry, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBytes(data)
+}
+
+// ParseBytes is Parse on a byte slice.
+func ParseBytes(data []byte) ([]Entry, error) {
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	var (
+		entries []Entry
+		errs    []error
+		first   = map[string]int{} // name -> line it was first defined on
+	)
+	lines := splitLines(data)
+	for i := 0; i < len(lines); i++ {
+		lineNo := i + 1
+		line := lines[i]
+		trimmed := strings.TrimLeft(line, " \t")
+		if trimmed == "" || trimmed[0] == '#' {
+			continue
+		}
+		indented := trimmed != line
+		// Join continuation lines: an odd number of trailing backslashes
+		// escapes the newline, exactly as sh would read it.
+		for endsWithContinuation(line) {
+			if i+1 >= len(lines) {
+				errs = append(errs, &ParseError{Line: i + 1, Err: ErrContinuation})
+				line = line[:len(line)-1]
+				break
+			}
+			i++
+			line = line[:len(line)-1] + lines[i]
+		}
+		if strings.IndexByte(line, 0) >= 0 {
+			errs = append(errs, &ParseError{Line: lineNo, Err: ErrNUL})
+			continue
+		}
+		if indented {
+			errs = append(errs, &ParseError{Line: lineNo, Err: ErrIndented})
+			continue
+		}
+		name, command, ok := strings.Cut(line, ":")
+		if !ok {
+			errs = append(errs, &ParseError{Line: lineNo, Err: ErrNoColon})
+			continue
+		}
+		if !validName(name) {
+			errs = append(errs, &ParseError{Line: lineNo, Err: fmt.Errorf(errInvalidNameFmt, ErrInvalidName, name)})
+			continue
+		}
+		command = strings.TrimSpace(command)
+		if command == "" {
+			errs = append(errs, &ParseError{Line: lineNo, Err: fmt.Errorf("%w for %q", ErrEmptyCommand, name)})
+			continue
+		}
+		if at, dup := first[name]; dup {
+			errs = append(errs, &ParseError{Line: lineNo, Err: fmt.Errorf("%w %q (first defined on line %d)", ErrDuplicate, name, at)})
+			continue
+		}
+		first[name] = lineNo
+		entries = append(entries, Entry{Name: name, Command: command, Line: lineNo})
+	}
+	if len(entries) == 0 && len(errs) == 0 {
+		errs = append(errs, &ParseError{Err: ErrNoEntries})
+	}
+	return entries, errors.Join(errs...)
+}
+
+// splitLines splits data at "\n", dropping one "\r" before each line end and
+// the empty piece after a final newline.
+func splitLines(data []byte) []string {
+	s := string(data)
+	s = strings.TrimSuffix(s, "\n")
+	if s == "" {
+		return nil
+	}
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSuffix(l, "\r")
+	}
+	return lines
+}
+
+func endsWithContinuation(line string) bool {
+	n := 0
+	for i := len(line) - 1; i >= 0 && line[i] == '\\'; i-- {
+		n++
+	}
+	return n%2 == 1
+}
+
+// validName reports whether name matches [A-Za-z0-9_-]+.
+func validName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// withFile sets File on every *ParseError joined in err.
+func withFile(err error, path string) error {
+	if err == nil {
+		return nil
+	}
+	for _, e := range unjoin(err) {
+		var pe *ParseError
+		if errors.As(e, &pe) {
+			pe.File = path
+		}
+	}
+	return err
+}
+
+// unjoin returns the errors joined in err, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// Names returns the names of entries in Procfile order.
+func Names(entries []Entry) []string {
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.Name
+	}
+	return names
+}
