@@ -1,0 +1,372 @@
+package output
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Format selects how a Mux writes lines.
+type Format int
+
+const (
+	// Text writes "HH:MM:SS name.N | line".
+	Text Format = iota
+	// JSON writes one object per line:
+	// {"time":"RFC3339Nano","process":"web.1","stream":"stdout|stderr|system","line":"..."}.
+	JSON
+)
+
+// Stream tells which output of a child a line comes from.
+type Stream uint8
+
+const (
+	// Stdout is a child's standard output.
+	Stdout Stream = iota
+	// Stderr is a child's standard error.
+	Stderr
+	// System marks proctor's own lines.
+	System
+)
+
+// String returns the stream's name as JSON output writes it: "stdout",
+// "stderr" or "system".
+func (s Stream) String() string {
+	switch s {
+	case Stdout:
+		return "stdout"
+	case Stderr:
+		return "stderr"
+	case System:
+		return "system"
+	}
+	return "stream(" + strconv.Itoa(int(s)) + ")"
+}
+
+// DefaultStallTimeout is the StallTimeout used when Options leaves it zero.
+const DefaultStallTimeout = 5 * time.Second
+
+// MaxLine is the longest line written whole; a longer line is written in
+// pieces of MaxLine bytes, each with its own prefix.
+const MaxLine = 1 << 20
+
+// ErrBlocked is wrapped by the error Close returns when it gave up waiting
+// for a Write that did not return.
+var ErrBlocked = errors.New("output blocked")
+
+// Sizes of the reader buffers and queues. A reader starts small, grows to
+// fastBuf when reads fill its buffer (a fast child) and beyond only for a
+// line longer than that, up to MaxLine and some room to read into.
+const (
+	startBuf  = 16 << 10
+	fastBuf   = 64 << 10
+	queueSize = 1 << 20   // main output: bytes queued before readers wait
+	subSize   = 256 << 10 // a subscriber: bytes queued before lines are dropped
+)
+
+// Options configure a Mux. The zero value writes text without color, with
+// timestamps and name prefixes, using time.Now and DefaultStallTimeout.
+type Options struct {
+	// Format is Text (the zero value) or JSON.
+	Format Format
+	// Color colors the name prefixes (text only; JSON ignores it).
+	Color bool
+	// NoTimestamp drops "HH:MM:SS " from text lines. JSON lines always
+	// carry their time.
+	NoTimestamp bool
+	// NoPrefix writes bare child lines in text: no time, name or " | ".
+	// proctor's own lines are written bare too; they say what they are
+	// about ("web.1 exited with code 3"). JSON ignores it.
+	NoPrefix bool
+	// Now is the clock of the timestamps; nil means time.Now. The time
+	// text follows the location of the times it returns.
+	Now func() time.Time
+	// StallTimeout is how long one Write may stay blocked before readers
+	// stop waiting for it and drop lines, and how long Close waits for the
+	// queue to be written. Zero means DefaultStallTimeout.
+	StallTimeout time.Duration
+}
+
+// Mux merges lines from many readers into one io.Writer, each line whole
+// and prefixed with its instance name. All its methods are safe for
+// concurrent use. A Mux must be made with New and released with Close.
+type Mux struct {
+	opts    Options
+	now     func() time.Time
+	stall   time.Duration
+	maxLine int // MaxLine; tests lower it
+	q       *queue
+
+	regMu  sync.Mutex
+	names  map[string]int // name → color index, owned by regMu
+	labels atomic.Pointer[labels]
+
+	subMu sync.Mutex
+	subs  atomic.Pointer[[]*subscriber] // copy on write under subMu
+
+	bufs sync.Pool // *[]byte, formatted chunks on their way to a queue
+
+	closeOnce sync.Once
+	closeErr  error
+	closed    atomic.Bool
+}
+
+// New returns a Mux writing to w. It starts one writer goroutine, which
+// Close ends. Only that goroutine calls w.Write.
+func New(w io.Writer, opts Options) *Mux {
+	m := &Mux{
+		opts:    opts,
+		now:     opts.Now,
+		stall:   opts.StallTimeout,
+		maxLine: MaxLine,
+		names:   map[string]int{},
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.stall <= 0 {
+		m.stall = DefaultStallTimeout
+	}
+	m.labels.Store(buildLabels(m.names))
+	m.bufs.New = func() any { b := make([]byte, 0, fastBuf); return &b }
+	m.q = newQueue(w, queueSize, m.stall, true, m.blockedNote)
+	go m.q.run()
+	return m
+}
+
+// Register declares an instance name ("web.1") and its color index, the
+// 0-based Procfile position of its type; a negative index means no color.
+// The name column is as wide as the longest name registered so far, and at
+// least 6. Registering a name again changes its color. Register is safe to
+// call at any time from any goroutine.
+func (m *Mux) Register(name string, colorIndex int) {
+	m.regMu.Lock()
+	defer m.regMu.Unlock()
+	if ci, ok := m.names[name]; ok && ci == colorIndex {
+		return
+	}
+	m.names[name] = colorIndex
+	m.labels.Store(m.labels.Load().withName(name, colorIndex, m.names))
+}
+
+// ensure registers name without color unless it is registered.
+func (m *Mux) ensure(name string) {
+	if m.labels.Load().byName[name] != nil {
+		return
+	}
+	m.regMu.Lock()
+	defer m.regMu.Unlock()
+	if _, ok := m.names[name]; !ok {
+		m.names[name] = -1
+		m.labels.Store(m.labels.Load().withName(name, -1, m.names))
+	}
+}
+
+// Copy reads r until EOF and writes every line of it, whole, prefixed with
+// name; a name not registered yet is registered without color. A line
+// ends at "\n" or "\r\n"; a last line without one is written with "\n"
+// added at EOF. A line longer than MaxLine is written in MaxLine pieces,
+// each prefixed; memory stays bounded whatever r holds.
+//
+// Copy returns nil at EOF, or the first other read error after writing
+// what was read. It never stops reading because of the output: after a
+// write error, after Close or while output is blocked past the stall
+// timeout, lines are discarded instead. Many Copy calls may run at once.
+func (m *Mux) Copy(name string, stream Stream, r io.Reader) error {
+	m.ensure(name)
+	c := copier{m: m, name: name, f: newFormatter(&m.opts, name, stream)}
+	defer func() {
+		if c.timer != nil {
+			c.timer.Stop()
+		}
+	}()
+	return c.copy(r)
+}
+
+// copier is the state of one Copy call.
+type copier struct {
+	m     *Mux
+	name  string
+	f     *formatter
+	timer *time.Timer // reused while waiting for queue room
+}
+
+func (c *copier) copy(r io.Reader) error {
+	maxLine := c.m.maxLine
+	buf := make([]byte, min(startBuf, maxLine+2))
+	start, end := 0, 0 // buf[start:end] holds a partial line
+	for {
+		if end == len(buf) {
+			if start > 0 {
+				end = copy(buf, buf[start:end])
+				start = 0
+			}
+			if end == len(buf) {
+				// A partial line fills the buffer: grow it (up to what a
+				// maxLine line and its "\r\n" need, plus room to read).
+				nb := make([]byte, min(2*len(buf), maxLine+max(fastBuf, 2)))
+				end = copy(nb, buf[:end])
+				buf = nb
+			}
+		}
+		n, err := r.Read(buf[end:])
+		if n > 0 {
+			scan := end // the partial line before this read holds no '\n'
+			full := end+n == len(buf)
+			end += n
+			lines := start
+			if i := bytes.LastIndexByte(buf[scan:end], '\n'); i >= 0 {
+				lines = scan + i + 1
+			}
+			// Split off maxLine pieces of a partial line once it is sure
+			// to be longer than maxLine even without its line end.
+			p := lines
+			for end-p >= maxLine+2 || (end-p == maxLine+1 && buf[p+maxLine] != '\r') {
+				p += maxLine
+			}
+			if p > start {
+				c.emit(buf[start:lines], buf[lines:p])
+			}
+			start = p
+			if start == end {
+				start, end = 0, 0
+			}
+			if (len(buf) > fastBuf && end-start <= fastBuf/2) || (full && len(buf) < fastBuf) {
+				// Either a long line has ended (give back its memory) or
+				// reads fill the small buffer (a fast child: read more at once).
+				nb := make([]byte, fastBuf)
+				end = copy(nb, buf[start:end])
+				start, buf = 0, nb
+			}
+		}
+		if err != nil {
+			if end > start {
+				c.emit(nil, buf[start:end])
+			}
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// emit formats complete lines and line pieces read together and hands them
+// to the main output and the subscribers, one put each.
+func (c *copier) emit(lines, pieces []byte) {
+	m := c.m
+	subs := m.subs.Load()
+	mainOn := !m.q.stopped.Load()
+	if !mainOn && (subs == nil || len(*subs) == 0) {
+		return
+	}
+	c.f.update(m.now(), m.labels.Load())
+	bp := m.bufs.Get().(*[]byte)
+	if mainOn {
+		out, n := c.f.appendMain((*bp)[:0], lines, pieces, m.maxLine)
+		m.q.put(out, n, &c.timer)
+		*bp = out
+	}
+	if subs != nil {
+		for _, s := range *subs {
+			if s.filter != nil && !s.filter(c.name) {
+				continue
+			}
+			out, n := appendTextLines((*bp)[:0], c.f.subHead(s.color), lines, pieces, m.maxLine)
+			s.q.put(out, n, &c.timer)
+			*bp = out
+		}
+	}
+	m.putBuf(bp)
+}
+
+// putBuf returns a chunk buffer to the pool unless a long line made it huge.
+func (m *Mux) putBuf(bp *[]byte) {
+	if cap(*bp) <= 4*MaxLine {
+		*bp = (*bp)[:0]
+		m.bufs.Put(bp)
+	}
+}
+
+// System writes one of proctor's own lines, named "system" and never
+// colored, to the output and to every subscriber. A line holding "\n" is
+// written as several lines, each prefixed. System is safe for concurrent
+// use; it does not wait for the output (it queues like Copy).
+func (m *Mux) System(line string) {
+	data := make([]byte, 0, len(line)+1)
+	data = append(data, line...)
+	if len(data) == 0 || data[len(data)-1] != '\n' {
+		data = append(data, '\n')
+	}
+	c := copier{m: m, name: systemName, f: newFormatter(&m.opts, "", System)}
+	c.emit(data, nil)
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+}
+
+// appendSystem appends msg as a system line in format f's settings.
+func (m *Mux) appendSystem(dst []byte, msg string, opts *Options) []byte {
+	f := newFormatter(opts, "", System)
+	f.update(m.now(), m.labels.Load())
+	dst, _ = f.appendMain(dst, []byte(msg+"\n"), nil, m.maxLine)
+	return dst
+}
+
+// blockedNote reports lines the main output dropped while a Write was blocked.
+func (m *Mux) blockedNote(dst []byte, dropped int64) []byte {
+	msg := strconv.FormatInt(dropped, 10) + " lines dropped: output was blocked for more than " + m.stall.String()
+	return m.appendSystem(dst, msg, &m.opts)
+}
+
+// Failed returns a channel that is closed when writing to the output
+// failed (EPIPE when stdout was closed, ENOSPC, ...). From then on the Mux
+// discards output but keeps draining its readers, so children never block;
+// the caller is expected to shut down. Failed is safe for concurrent use.
+func (m *Mux) Failed() <-chan struct{} { return m.q.failed }
+
+// Err returns the first write error, or nil. It is safe for concurrent use.
+func (m *Mux) Err() error { return m.q.error() }
+
+// Close writes what is queued, detaches every subscriber and stops the
+// writer goroutines. Lines from Copy or System calls that run after Close
+// started are discarded: call it once every Copy has returned.
+//
+// Close waits at most the stall timeout (Options.StallTimeout) in all. If
+// a Write is still blocked then (nobody reads the pipe), Close gives up:
+// the goroutine inside that Write is abandoned, exits when the Write
+// returns and writes nothing more, and Close returns an error wrapping
+// ErrBlocked that counts the lines not written. Otherwise Close returns
+// the first write error, or nil. Further calls return the same.
+func (m *Mux) Close() error {
+	m.closeOnce.Do(func() {
+		m.closed.Store(true)
+		deadline := time.Now().Add(m.stall)
+		m.subMu.Lock()
+		var subs []*subscriber
+		if p := m.subs.Load(); p != nil {
+			subs = *p
+		}
+		m.subs.Store(nil)
+		m.subMu.Unlock()
+
+		m.q.beginClose()
+		for _, s := range subs {
+			s.q.beginClose()
+		}
+		for _, s := range subs {
+			s.q.finishClose(deadline)
+		}
+		if lost, timedOut := m.q.finishClose(deadline); timedOut {
+			m.closeErr = fmt.Errorf("output: %w: gave up after %v, %d lines not written", ErrBlocked, m.stall, lost)
+			return
+		}
+		m.closeErr = m.q.error()
+	})
+	return m.closeErr
+}
