@@ -97,7 +97,8 @@ func (f Formation) named(typ string) (int, bool) {
 // and 0 when not, so "-m web=2" runs two web instances and nothing else, as in
 // foreman. types, when not empty, restricts the run to those types, one
 // instance each unless the formation names a count. Unknown names in either
-// are errors, and the release type runs at most once.
+// are errors. The release type runs at most once: all=N gives it 1 (0 for
+// all=0), and naming it with a higher count is an error.
 func Resolve(entries []Entry, formation *Formation, types []string) ([]int, error) {
 	index := make(map[string]int, len(entries))
 	for i, e := range entries {
@@ -130,6 +131,10 @@ func Resolve(entries []Entry, formation *Formation, types []string) ([]int, erro
 		default:
 			if n, ok := formation.named(e.Name); ok {
 				counts[i] = n
+			} else if formation.HasAll && e.Name == ReleaseType {
+				// all=N means N of each long-running type; the
+				// release phase still runs once (or not, for all=0).
+				counts[i] = min(formation.All, 1)
 			} else if formation.HasAll {
 				counts[i] = formation.All
 			} else if len(types) > 0 {

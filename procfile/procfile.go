@@ -29,15 +29,16 @@ type Entry struct {
 
 // Errors wrapped by ParseError.
 var (
-	ErrNoColon        = errors.New("expected NAME: COMMAND")
-	ErrInvalidName    = errors.New("invalid process name")
-	ErrEmptyCommand   = errors.New("empty command")
-	ErrDuplicate      = errors.New("duplicate process name")
-	ErrIndented       = errors.New("line starts with whitespace")
-	ErrContinuation   = errors.New("backslash continuation at end of file")
-	ErrNUL            = errors.New("line contains a NUL byte")
-	ErrNoEntries      = errors.New("no process types defined")
-	errInvalidNameFmt = "%w %q: use letters, digits, '_' and '-'"
+	ErrNoColon             = errors.New("expected NAME: COMMAND")
+	ErrInvalidName         = errors.New("invalid process name")
+	ErrEmptyCommand        = errors.New("empty command")
+	ErrDuplicate           = errors.New("duplicate process name")
+	ErrIndented            = errors.New("line starts with whitespace")
+	ErrContinuation        = errors.New("backslash continuation at end of file")
+	ErrNUL                 = errors.New("line contains a NUL byte")
+	ErrNoEntries           = errors.New("no process types defined")
+	ErrSpaceAfterBackslash = errors.New("whitespace after the final backslash: remove it to continue the command on the next line")
+	errInvalidNameFmt      = "%w %q: use letters, digits, '_' and '-'"
 )
 
 // ParseError is one problem found in a Procfile. Parse joins all of them
@@ -57,8 +58,10 @@ func (e *ParseError) Error() string {
 		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
 	case e.File != "":
 		return fmt.Sprintf("%s: %v", e.File, e.Err)
-	default:
+	case e.Line > 0:
 		return fmt.Sprintf("line %d: %v", e.Line, e.Err)
+	default:
+		return e.Err.Error()
 	}
 }
 
@@ -132,6 +135,13 @@ func ParseBytes(data []byte) ([]Entry, error) {
 		command = strings.TrimSpace(command)
 		if command == "" {
 			errs = append(errs, &ParseError{Line: lineNo, Err: fmt.Errorf("%w for %q", ErrEmptyCommand, name)})
+			continue
+		}
+		// An odd run of backslashes at the end is left only when trimming
+		// removed the whitespace it escaped: almost always a continuation
+		// broken by invisible trailing spaces, and never what the user meant.
+		if endsWithContinuation(command) {
+			errs = append(errs, &ParseError{Line: i + 1, Err: ErrSpaceAfterBackslash})
 			continue
 		}
 		if at, dup := first[name]; dup {
