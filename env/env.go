@@ -33,7 +33,12 @@ type FileError struct {
 }
 
 func (e *FileError) Error() string {
-	if e.Line > 0 {
+	switch {
+	case e.File == "" && e.Line > 0:
+		return fmt.Sprintf("line %d: %v", e.Line, e.Err)
+	case e.File == "":
+		return e.Err.Error()
+	case e.Line > 0:
 		return fmt.Sprintf("%s: line %d: %v", e.File, e.Line, e.Err)
 	}
 	return fmt.Sprintf("%s: %v", e.File, e.Err)
@@ -45,7 +50,8 @@ func (e *FileError) Unwrap() error { return e.Err }
 // which no process environment can carry.
 var ErrNUL = errors.New("NUL byte in variable")
 
-// ErrBadName is reported for a variable name that is empty.
+// ErrBadName is reported for a variable name that is empty (a line "=x",
+// or a last line without '=').
 var ErrBadName = errors.New("empty variable name")
 
 // Read parses the env files in order; a variable in a later file overrides
@@ -96,11 +102,16 @@ func Parse(data []byte) (Vars, error) {
 	for k, v := range vars {
 		switch {
 		case k == "":
-			return nil, &FileError{Line: keyLine(data, k), Err: ErrBadName}
+			// godotenv reads "=x", and also "FOO" on the last line, as
+			// an assignment to an empty name.
+			line, text := keyLine(data, k)
+			return nil, &FileError{Line: line, Err: fmt.Errorf("%w: expected KEY=VALUE, got %q", ErrBadName, text)}
 		case strings.ContainsRune(k, 0) || strings.ContainsRune(v, 0):
-			return nil, &FileError{Line: keyLine(data, k), Err: fmt.Errorf("%w %q", ErrNUL, strings.ReplaceAll(k, "\x00", `\x00`))}
+			line, _ := keyLine(data, k)
+			return nil, &FileError{Line: line, Err: fmt.Errorf("%w %q", ErrNUL, strings.ReplaceAll(k, "\x00", `\x00`))}
 		case strings.ContainsRune(k, '='):
-			return nil, &FileError{Line: keyLine(data, k), Err: fmt.Errorf("variable name %q holds '='", k)}
+			line, _ := keyLine(data, k)
+			return nil, &FileError{Line: line, Err: fmt.Errorf("variable name %q holds '='", k)}
 		}
 	}
 	return Vars(vars), nil
@@ -142,17 +153,35 @@ func describe(err error, data []byte, line int) error {
 	return fmt.Errorf("%s: %q", msg, text)
 }
 
-// keyLine returns the line on which key is first assigned, or 0.
-func keyLine(data []byte, key string) int {
-	src := string(data)
-	for i, line := range strings.Split(src, "\n") {
-		line = strings.TrimSpace(line)
-		line = strings.TrimSpace(strings.TrimPrefix(line, "export "))
-		if strings.HasPrefix(line, key) {
-			return i + 1
+// keyLine returns the line (and its text) of the last assignment to key,
+// the one whose value counts, or 0. For the empty key, a last statement
+// without '=' counts as its assignment, as godotenv reads it so.
+func keyLine(data []byte, key string) (int, string) {
+	lines := strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
+	found, last := 0, 0
+	for i, line := range lines {
+		s := strings.TrimSpace(line)
+		if s == "" || s[0] == '#' {
+			continue
+		}
+		last = i + 1
+		if rest, ok := strings.CutPrefix(s, "export"); ok && rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
+			s = strings.TrimSpace(rest)
+		}
+		if rest, ok := strings.CutPrefix(s, key); ok {
+			rest = strings.TrimLeft(rest, " \t")
+			if rest != "" && (rest[0] == '=' || rest[0] == ':') {
+				found = i + 1
+			}
 		}
 	}
-	return 0
+	if found == 0 && key == "" {
+		found = last
+	}
+	if found == 0 {
+		return 0, ""
+	}
+	return found, lines[found-1]
 }
 
 func lineAt(s string, offset int) int {
