@@ -128,7 +128,7 @@ current directory as "key: value" lines.`,
 	root.SetVersionTemplate("proctor {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.CompletionOptions.HiddenDefaultCmd = false
-	root.AddCommand(newCheckCmd(h), newRunCmd(h), newVersionCmd(h))
+	root.AddCommand(newCheckCmd(h), newRunCmd(h), newVersionCmd(h), newExportCmd(h))
 	return root
 }
 
