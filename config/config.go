@@ -30,7 +30,8 @@ type Setting struct {
 
 // File is a parsed defaults file.
 type File struct {
-	// Path is the file read; empty when no file exists.
+	// Path is the file read (dir joined with its name, so ".proctor" for
+	// the current directory); empty when no file exists.
 	Path     string
 	Settings []Setting
 }
@@ -42,7 +43,12 @@ type Error struct {
 	Err  error
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err) }
+func (e *Error) Error() string {
+	if e.File == "" {
+		return fmt.Sprintf("line %d: %v", e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+}
 
 func (e *Error) Unwrap() error { return e.Err }
 
@@ -62,11 +68,11 @@ func Find(dir string) (File, error) {
 		if err != nil {
 			var ce *Error
 			if errors.As(err, &ce) {
-				ce.File = name
+				ce.File = path
 			}
 			return File{}, err
 		}
-		return File{Path: name, Settings: settings}, nil
+		return File{Path: path, Settings: settings}, nil
 	}
 	return File{}, nil
 }
