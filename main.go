@@ -19,8 +19,11 @@ import (
 )
 
 func main() {
-	sigs := make(chan os.Signal, 4) // buffered, as signal.Notify requires
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
+	sigs := make(chan os.Signal, 8) // buffered, as signal.Notify requires
+	// SIGPIPE is caught so that a write to a closed stdout fails with EPIPE
+	// (and start shuts down cleanly) instead of killing proctor; a caught
+	// signal, unlike an ignored one, is reset to default in children.
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGPIPE)
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, sigs))
 }
 
@@ -128,7 +131,7 @@ current directory as "key: value" lines.`,
 	root.SetVersionTemplate("proctor {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.CompletionOptions.HiddenDefaultCmd = false
-	root.AddCommand(newCheckCmd(h), newRunCmd(h), newVersionCmd(h), newExportCmd(h))
+	root.AddCommand(newCheckCmd(h), newRunCmd(h), newStartCmd(h), newVersionCmd(h), newExportCmd(h))
 	return root
 }
 

@@ -1,0 +1,68 @@
+package runner
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+)
+
+// procChild is a process whose parent is proctor.
+type procChild struct {
+	pid, pgid int
+}
+
+// listChildren returns proctor's children as the kernel sees them, found by
+// reading /proc/PID/stat. It is used at shutdown to find descendants adopted
+// as a subreaper, which are not instances.
+func listChildren() []procChild {
+	self := os.Getpid()
+	dir, err := os.Open("/proc")
+	if err != nil {
+		return nil
+	}
+	defer dir.Close()
+	names, _ := dir.Readdirnames(-1)
+	var out []procChild
+	buf := make([]byte, 0, 512)
+	for _, name := range names {
+		pid, err := strconv.Atoi(name)
+		if err != nil || pid == self {
+			continue
+		}
+		ppid, pgid, ok := readStat(pid, buf)
+		if ok && ppid == self {
+			out = append(out, procChild{pid: pid, pgid: pgid})
+		}
+	}
+	return out
+}
+
+// readStat returns the parent pid and process group of pid.
+func readStat(pid int, buf []byte) (ppid, pgid int, ok bool) {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	defer f.Close()
+	n, err := f.Read(buf[:cap(buf)])
+	if err != nil || n == 0 {
+		return 0, 0, false
+	}
+	return parseStat(buf[:n])
+}
+
+// parseStat reads ppid and pgrp from the text of /proc/PID/stat:
+// "pid (comm) state ppid pgrp ...", where comm may hold spaces and parens.
+func parseStat(stat []byte) (ppid, pgid int, ok bool) {
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, 0, false
+	}
+	fields := bytes.Fields(stat[i+1:])
+	if len(fields) < 3 {
+		return 0, 0, false
+	}
+	ppid, err1 := strconv.Atoi(string(fields[1]))
+	pgid, err2 := strconv.Atoi(string(fields[2]))
+	return ppid, pgid, err1 == nil && err2 == nil
+}

@@ -1,0 +1,26 @@
+//go:build unix && !linux
+
+package runner
+
+import (
+	"net"
+	"strconv"
+	"time"
+)
+
+// listeningPorts returns which of want accept a connection on a loopback
+// address.
+func listeningPorts(want map[int]bool) map[int]bool {
+	up := map[int]bool{}
+	for port := range want {
+		for _, host := range []string{"127.0.0.1", "::1"} {
+			c, err := net.DialTimeout("tcp", net.JoinHostPort(host, strconv.Itoa(port)), 100*time.Millisecond)
+			if err == nil {
+				c.Close()
+				up[port] = true
+				break
+			}
+		}
+	}
+	return up
+}

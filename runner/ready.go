@@ -1,0 +1,136 @@
+package runner
+
+import (
+	"slices"
+	"time"
+)
+
+// Readiness probing backs off from probeFirst, doubling up to probeMax, and
+// gives up on an instance probeLimit after it started.
+const (
+	probeFirst = 20 * time.Millisecond
+	probeMax   = time.Second
+	probeLimit = 2 * time.Minute
+)
+
+// probeTarget is an instance whose port is watched.
+type probeTarget struct {
+	inst    *instance
+	gen     uint64 // the instance's run; a restart makes a new one
+	port    int
+	started time.Time
+}
+
+// readyEvent says that target's port accepts connections.
+type readyEvent struct {
+	target probeTarget
+	at     time.Time
+}
+
+// prober watches the ports of started instances and reports each once when
+// something listens on it. One goroutine serves all instances: on Linux one
+// read of /proc/net/tcp{,6} answers for every port at once; elsewhere it
+// connects to each. It owns its state; the supervisor talks to it only
+// through channels and never blocks on it. When nothing is pending it sleeps
+// without a timer, so an idle stack costs no CPU.
+type prober struct {
+	add    chan probeTarget
+	drop   chan uint64
+	events chan readyEvent
+	stopCh chan struct{}
+	done   chan struct{}
+	now    func() time.Time
+	listen func(ports map[int]bool) map[int]bool
+}
+
+func startProber(now func() time.Time) *prober {
+	p := &prober{
+		add:    make(chan probeTarget, 16),
+		drop:   make(chan uint64, 16),
+		events: make(chan readyEvent),
+		stopCh: make(chan struct{}),
+		done:   make(chan struct{}),
+		now:    now,
+		listen: listeningPorts,
+	}
+	go p.loop()
+	return p
+}
+
+func (p *prober) loop() {
+	defer close(p.done)
+	var (
+		pending  []probeTarget
+		outbox   []readyEvent
+		interval = probeFirst
+		timer    = time.NewTimer(time.Hour)
+		timerC   <-chan time.Time
+	)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		var send chan readyEvent
+		var next readyEvent
+		if len(outbox) > 0 {
+			send, next = p.events, outbox[0]
+		}
+		select {
+		case <-p.stopCh:
+			return
+		case t := <-p.add:
+			pending = append(pending, t)
+			interval = probeFirst
+			timer.Reset(interval)
+			timerC = timer.C
+		case gen := <-p.drop:
+			pending = slices.DeleteFunc(pending, func(t probeTarget) bool { return t.gen == gen })
+		case send <- next:
+			outbox = outbox[1:]
+		case <-timerC:
+			timerC = nil
+			now := p.now()
+			want := make(map[int]bool, len(pending))
+			for _, t := range pending {
+				want[t.port] = true
+			}
+			up := p.listen(want)
+			kept := pending[:0]
+			for _, t := range pending {
+				switch {
+				case up[t.port]:
+					outbox = append(outbox, readyEvent{target: t, at: now})
+				case now.Sub(t.started) < probeLimit:
+					kept = append(kept, t)
+				}
+			}
+			pending = kept
+			if len(pending) > 0 {
+				interval = min(2*interval, probeMax)
+				timer.Reset(interval)
+				timerC = timer.C
+			}
+		}
+	}
+}
+
+// watch starts watching t; it never blocks the caller for long (the
+// channel is buffered and the prober drains it promptly).
+func (p *prober) watch(t probeTarget) {
+	select {
+	case p.add <- t:
+	case <-p.stopCh:
+	}
+}
+
+// forget stops watching the run gen (the instance exited).
+func (p *prober) forget(gen uint64) {
+	select {
+	case p.drop <- gen:
+	case <-p.stopCh:
+	}
+}
+
+func (p *prober) stop() {
+	close(p.stopCh)
+	<-p.done
+}

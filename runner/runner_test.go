@@ -1,0 +1,520 @@
+package runner
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/proctor-run/proctor/output"
+	"github.com/proctor-run/proctor/procfile"
+)
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv("RUNNER_TEST_HELPER"); mode != "" {
+		os.Exit(helperMain(mode))
+	}
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("os/signal.signal_recv"), goleak.IgnoreTopFunction("os/signal.loop"))
+}
+
+// helperMain lets the test binary act as a child process: the runner starts
+// it through /bin/sh like any Procfile command.
+func helperMain(mode string) int {
+	switch mode {
+	case "listen":
+		l, err := net.Listen("tcp", "127.0.0.1:"+os.Getenv("PORT"))
+		if err != nil {
+			fmt.Println("listen:", err)
+			return 1
+		}
+		fmt.Println("listening")
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return 0
+			}
+			c.Close()
+		}
+	}
+	return 2
+}
+
+// recorder is an Output that keeps every line in memory, for tests.
+type recorder struct {
+	mu      sync.Mutex
+	lines   []string // "name|stream|line"
+	changed chan struct{}
+	failed  chan struct{}
+}
+
+func newRecorder() *recorder {
+	return &recorder{changed: make(chan struct{}, 1), failed: make(chan struct{})}
+}
+
+func (r *recorder) Register(string, int) {}
+
+func (r *recorder) Copy(name string, stream output.Stream, src io.Reader) error {
+	br := bufio.NewReader(src)
+	for {
+		line, err := br.ReadString('\n')
+		if line != "" {
+			r.add(fmt.Sprintf("%s|%d|%s", name, stream, strings.TrimRight(line, "\r\n")))
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (r *recorder) System(line string) { r.add("system|" + line) }
+
+func (r *recorder) Failed() <-chan struct{} { return r.failed }
+
+func (r *recorder) add(s string) {
+	r.mu.Lock()
+	r.lines = append(r.lines, s)
+	r.mu.Unlock()
+	select {
+	case r.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (r *recorder) all() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.lines...)
+}
+
+// waitFor waits until some line matches pattern, failing at the deadline.
+func (r *recorder) waitFor(t *testing.T, pattern string) string {
+	t.Helper()
+	re := regexp.MustCompile(pattern)
+	deadline := time.After(10 * time.Second)
+	for {
+		for _, l := range r.all() {
+			if re.MatchString(l) {
+				return l
+			}
+		}
+		select {
+		case <-r.changed:
+		case <-deadline:
+			t.Fatalf("no line matching %q; got:\n%s", pattern, strings.Join(r.all(), "\n"))
+		}
+	}
+}
+
+func (r *recorder) count(pattern string) int {
+	re := regexp.MustCompile(pattern)
+	n := 0
+	for _, l := range r.all() {
+		if re.MatchString(l) {
+			n++
+		}
+	}
+	return n
+}
+
+// stack is a runner started in the background by a test.
+type stack struct {
+	t     *testing.T
+	r     *Runner
+	out   *recorder
+	sigs  chan os.Signal
+	code  int
+	err   error
+	done  chan struct{}
+	token string
+}
+
+// startStack runs procfile text with opts in a temp dir. Every child gets a
+// unique token in its environment, so the test can find any survivor.
+func startStack(t *testing.T, text string, opts Options) *stack {
+	t.Helper()
+	entries, err := procfile.Parse(strings.NewReader(text))
+	require.NoError(t, err)
+	st := &stack{t: t, out: newRecorder(), sigs: make(chan os.Signal, 4), done: make(chan struct{})}
+	st.token = fmt.Sprintf("RUNNER_TEST_TOKEN=%s-%d", t.Name(), time.Now().UnixNano())
+	opts.Entries = entries
+	if opts.Counts == nil {
+		opts.Counts = make([]int, len(entries))
+		for i := range opts.Counts {
+			opts.Counts[i] = 1
+		}
+	}
+	if opts.Ports.Base == 0 {
+		opts.Ports = procfile.Ports{Base: freePortBase(t), Step: 10}
+	}
+	if opts.Dir == "" {
+		opts.Dir = t.TempDir()
+	}
+	opts.Environ = append(os.Environ(), st.token)
+	opts.Output = st.out
+	opts.Signals = st.sigs
+	st.r, err = New(opts)
+	require.NoError(t, err)
+	go func() {
+		defer close(st.done)
+		st.code, st.err = st.r.Run()
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-st.done:
+		default:
+			st.sigs <- syscall.SIGINT
+			st.sigs <- syscall.SIGINT
+			<-st.done
+		}
+		killSurvivors(st.token)
+	})
+	return st
+}
+
+// wait waits for Run to return and gives its exit code.
+func (st *stack) wait() int {
+	st.t.Helper()
+	select {
+	case <-st.done:
+	case <-time.After(20 * time.Second):
+		st.t.Fatalf("runner did not return; output:\n%s", strings.Join(st.out.all(), "\n"))
+	}
+	require.NoError(st.t, st.err)
+	return st.code
+}
+
+// survivors lists processes whose environment carries token.
+func survivors(token string) []int {
+	var pids []int
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		data, err := os.ReadFile(d + "/environ")
+		if err != nil {
+			continue
+		}
+		for _, kv := range bytes.Split(data, []byte{0}) {
+			if string(kv) == token {
+				pid, _ := strconv.Atoi(filepath.Base(d))
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
+}
+
+func killSurvivors(token string) {
+	for _, pid := range survivors(token) {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+func (st *stack) assertNoSurvivors() {
+	st.t.Helper()
+	assert.Empty(st.t, survivors(st.token), "processes left after Run returned")
+}
+
+// freePortBase finds a base port with 20 free ports above it.
+func freePortBase(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	if port > 60000 {
+		port = 40000 + port%10000
+	}
+	return port
+}
+
+func TestExitOfOneStopsAll(t *testing.T) {
+	dir := t.TempDir()
+	st := startStack(t, `
+web: trap 'echo TERM > web.term; exit 0' TERM; echo web up; while :; do sleep 0.05; done
+bad: echo bad up; exit 3
+`, Options{Dir: dir})
+	code := st.wait()
+	assert.Equal(t, 3, code)
+	st.out.waitFor(t, `^system\|bad\.1 exited with code 3$`)
+	st.out.waitFor(t, `^system\|sending SIGTERM to all processes$`)
+	st.out.waitFor(t, `^bad\.1\|0\|bad up$`)
+	assert.FileExists(t, filepath.Join(dir, "web.term"), "web did not get SIGTERM")
+	st.assertNoSurvivors()
+}
+
+func TestSignalStopsAllWithCodeZero(t *testing.T) {
+	st := startStack(t, "a: echo a; sleep 1000\nb: echo b; sleep 1000\n", Options{})
+	st.out.waitFor(t, `^a\.1\|0\|a$`)
+	st.out.waitFor(t, `^b\.1\|0\|b$`)
+	st.sigs <- syscall.SIGTERM
+	assert.Equal(t, 0, st.wait())
+	st.out.waitFor(t, `^system\|a\.1 terminated by SIGTERM$`)
+	st.assertNoSurvivors()
+}
+
+func TestStartedWithPid(t *testing.T) {
+	st := startStack(t, "a: sleep 1000\n", Options{})
+	line := st.out.waitFor(t, `^a\.1\|2\|started with pid \d+$`)
+	status, err := st.r.Status()
+	require.NoError(t, err)
+	require.Len(t, status, 1)
+	assert.Equal(t, fmt.Sprintf("a.1|2|started with pid %d", status[0].PID), line)
+	assert.Equal(t, Running, status[0].State)
+	st.sigs <- syscall.SIGINT
+	st.wait()
+}
+
+func TestStderrCaptured(t *testing.T) {
+	st := startStack(t, "a: echo out; echo err >&2\n", Options{})
+	st.wait()
+	st.out.waitFor(t, `^a\.1\|0\|out$`)
+	st.out.waitFor(t, `^a\.1\|1\|err$`)
+}
+
+func TestIgnoredTermGetsKill(t *testing.T) {
+	st := startStack(t, "stubborn: trap '' TERM; echo ready; while :; do sleep 0.05; done\n", Options{Timeout: 300 * time.Millisecond})
+	st.out.waitFor(t, `ready`)
+	st.sigs <- syscall.SIGINT
+	assert.Equal(t, 0, st.wait())
+	st.out.waitFor(t, `^system\|sending SIGKILL to all processes$`)
+	st.out.waitFor(t, `^system\|stubborn\.1 terminated by SIGKILL$`)
+	st.assertNoSurvivors()
+}
+
+func TestSecondInterruptKillsAtOnce(t *testing.T) {
+	st := startStack(t, "stubborn: trap '' TERM INT; echo ready; while :; do sleep 0.05; done\n", Options{Timeout: time.Hour})
+	st.out.waitFor(t, `ready`)
+	st.sigs <- syscall.SIGINT
+	st.out.waitFor(t, `sending SIGTERM`)
+	st.sigs <- syscall.SIGINT
+	assert.Equal(t, 0, st.wait())
+	st.out.waitFor(t, `^system\|sending SIGKILL to all processes$`)
+	st.assertNoSurvivors()
+}
+
+func TestBackgroundChildrenOfShellDie(t *testing.T) {
+	st := startStack(t, "bg: sleep 1000 & sleep 1000 & echo started; wait\n", Options{})
+	st.out.waitFor(t, `started`)
+	require.Eventually(t, func() bool { return len(survivors(st.token)) >= 3 }, 5*time.Second, 10*time.Millisecond)
+	st.sigs <- syscall.SIGINT
+	st.wait()
+	st.assertNoSurvivors()
+}
+
+func TestEscapedDescendantsDie(t *testing.T) {
+	// A double fork and a new session: the sleeps leave the instance's
+	// process group and are adopted by proctor as a subreaper.
+	st := startStack(t, "escape: (setsid sleep 1000 &); (sleep 1000 &); echo forked; sleep 1000\n", Options{})
+	st.out.waitFor(t, `forked`)
+	require.Eventually(t, func() bool { return len(survivors(st.token)) >= 4 }, 5*time.Second, 10*time.Millisecond)
+	st.sigs <- syscall.SIGINT
+	st.wait()
+	st.assertNoSurvivors()
+}
+
+func TestCanDie(t *testing.T) {
+	st := startStack(t, "web: echo web; sleep 1000\noneshot: echo done; exit 4\n", Options{CanDie: []string{"oneshot"}})
+	st.out.waitFor(t, `^system\|oneshot\.1 exited with code 4$`)
+	status, err := st.r.Status()
+	require.NoError(t, err)
+	assert.Equal(t, Running, status[0].State)
+	assert.Equal(t, Exited, status[1].State)
+	st.sigs <- syscall.SIGTERM
+	assert.Equal(t, 0, st.wait())
+}
+
+func TestAllCanDieEndsWhenAllExited(t *testing.T) {
+	st := startStack(t, "a: exit 0\nb: exit 1\n", Options{CanDie: []string{"a", "b"}})
+	assert.Equal(t, 0, st.wait())
+	st.out.waitFor(t, `every process has exited`)
+}
+
+func TestRestartWithBackoff(t *testing.T) {
+	st := startStack(t, "web: sleep 1000\nflaky: echo run; exit 1\n", Options{Restart: []string{"flaky"}})
+	st.out.waitFor(t, `^system\|restarting flaky\.1 in 1s \(restart 1\)$`)
+	st.out.waitFor(t, `^system\|restarting flaky\.1 in 2s \(restart 2\)$`)
+	assert.Equal(t, 2, st.out.count(`^flaky\.1\|0\|run$`))
+	status, err := st.r.Status()
+	require.NoError(t, err)
+	assert.Equal(t, 2, status[1].Restarts)
+	st.sigs <- syscall.SIGINT
+	assert.Equal(t, 0, st.wait())
+	st.assertNoSurvivors()
+}
+
+func TestRestartDelay(t *testing.T) {
+	tests := []struct {
+		current, uptime, delay, next time.Duration
+	}{
+		{0, 0, time.Second, 2 * time.Second},
+		{time.Second, time.Second, time.Second, 2 * time.Second},
+		{2 * time.Second, time.Second, 2 * time.Second, 4 * time.Second},
+		{16 * time.Second, time.Second, 16 * time.Second, 30 * time.Second},
+		{30 * time.Second, time.Second, 30 * time.Second, 30 * time.Second},
+		{30 * time.Second, 10 * time.Second, time.Second, 2 * time.Second},
+	}
+	for _, tt := range tests {
+		delay, next := restartDelay(tt.current, tt.uptime)
+		assert.Equal(t, tt.delay, delay, "restartDelay(%v, %v) delay", tt.current, tt.uptime)
+		assert.Equal(t, tt.next, next, "restartDelay(%v, %v) next", tt.current, tt.uptime)
+	}
+}
+
+func TestReleaseRunsFirst(t *testing.T) {
+	dir := t.TempDir()
+	st := startStack(t, "web: test -f migrated && echo web saw release; sleep 1000\nrelease: sleep 0.2; touch migrated; echo released\n", Options{Dir: dir})
+	st.out.waitFor(t, `^web\.1\|0\|web saw release$`)
+	st.out.waitFor(t, `^system\|release\.1 exited with code 0$`)
+	st.sigs <- syscall.SIGINT
+	assert.Equal(t, 0, st.wait())
+}
+
+func TestFailedReleaseStartsNothing(t *testing.T) {
+	st := startStack(t, "web: echo web started; sleep 1000\nrelease: exit 7\n", Options{})
+	assert.Equal(t, 7, st.wait())
+	assert.Zero(t, st.out.count(`web started`))
+	st.out.waitFor(t, `release failed with code 7`)
+}
+
+func TestNoReleaseSkipsIt(t *testing.T) {
+	st := startStack(t, "web: echo web started; sleep 1000\nrelease: echo released; exit 7\n", Options{NoRelease: true})
+	st.out.waitFor(t, `web started`)
+	st.sigs <- syscall.SIGINT
+	assert.Equal(t, 0, st.wait())
+	assert.Zero(t, st.out.count(`released`))
+}
+
+func TestReleaseAlone(t *testing.T) {
+	st := startStack(t, "web: echo web started; sleep 1000\nrelease: echo released; exit 5\n", Options{Counts: []int{0, 1}})
+	assert.Equal(t, 5, st.wait())
+	st.out.waitFor(t, `^release\.1\|0\|released$`)
+	assert.Zero(t, st.out.count(`web started`))
+}
+
+func TestUserSignalsForwarded(t *testing.T) {
+	st := startStack(t, "a: trap 'echo got USR1' USR1; trap 'echo got USR2' USR2; echo ready; while :; do sleep 0.05; done\n", Options{})
+	st.out.waitFor(t, `ready`)
+	st.sigs <- syscall.SIGUSR1
+	st.out.waitFor(t, `^a\.1\|0\|got USR1$`)
+	st.sigs <- syscall.SIGUSR2
+	st.out.waitFor(t, `^a\.1\|0\|got USR2$`)
+	st.sigs <- syscall.SIGINT
+	st.wait()
+}
+
+func TestKilledBySignalExitCode(t *testing.T) {
+	st := startStack(t, "a: kill -KILL $$\n", Options{})
+	assert.Equal(t, 128+9, st.wait())
+	st.out.waitFor(t, `^system\|a\.1 terminated by SIGKILL$`)
+}
+
+func TestEnvironmentPortAndPS(t *testing.T) {
+	entries := "web: echo $PS $PORT\nworker: echo $PS $PORT\n"
+	st := startStack(t, entries, Options{Ports: procfile.Ports{Base: 45000, Step: 100}, Counts: []int{2, 1}, CanDie: []string{"web", "worker"}})
+	st.wait()
+	st.out.waitFor(t, `^web\.1\|0\|web\.1 45000$`)
+	st.out.waitFor(t, `^web\.2\|0\|web\.2 45001$`)
+	st.out.waitFor(t, `^worker\.1\|0\|worker\.1 45100$`)
+}
+
+func TestLastLineWithoutNewlineAndNoLoss(t *testing.T) {
+	st := startStack(t, "a: i=0; while [ $i -lt 2000 ]; do echo line $i; i=$((i+1)); done; printf tail\n", Options{})
+	st.wait()
+	assert.Equal(t, 2000, st.out.count(`^a\.1\|0\|line \d+$`))
+	st.out.waitFor(t, `^a\.1\|0\|tail$`)
+}
+
+func TestReadiness(t *testing.T) {
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	st := startStack(t, "web: RUNNER_TEST_HELPER=listen exec "+exe+"\nworker: sleep 1000\n", Options{})
+	st.out.waitFor(t, `^system\|web\.1 is listening on port \d+ \(\d+\.\d\ds after start\)$`)
+	status, err := st.r.Status()
+	require.NoError(t, err)
+	assert.True(t, status[0].Ready)
+	assert.False(t, status[1].Ready)
+	st.sigs <- syscall.SIGINT
+	st.wait()
+	assert.Zero(t, st.out.count(`worker\.1 is listening`))
+}
+
+func TestBusyPortWarning(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	st := startStack(t, "web: exit 0\n", Options{Ports: procfile.Ports{Base: port, Step: 100}})
+	st.wait()
+	st.out.waitFor(t, fmt.Sprintf(`^system\|web\.1: port %d is already in use; choose another base port with -p$`, port))
+}
+
+func TestTTY(t *testing.T) {
+	st := startStack(t, "a: test -t 0 && test -t 1 && echo is a tty; stty size\n", Options{TTY: true, WindowSize: WindowSize{Rows: 33, Cols: 120}})
+	assert.Equal(t, 0, st.wait())
+	st.out.waitFor(t, `^a\.1\|0\|is a tty$`)
+	st.out.waitFor(t, `^a\.1\|0\|33 120$`)
+}
+
+func TestTTYDefaultSizeAndShutdown(t *testing.T) {
+	st := startStack(t, "a: stty size; echo ready; sleep 1000 & sleep 1000\n", Options{TTY: true})
+	st.out.waitFor(t, `^a\.1\|0\|24 80$`)
+	st.out.waitFor(t, `ready`)
+	st.sigs <- syscall.SIGINT
+	assert.Equal(t, 0, st.wait())
+	st.assertNoSurvivors()
+}
+
+func TestSpawnFailureIsAnExit(t *testing.T) {
+	st := startStack(t, "a: echo hi\n", Options{Dir: filepath.Join(t.TempDir(), "missing")})
+	assert.Equal(t, 127, st.wait())
+	st.out.waitFor(t, `^system\|a\.1 could not start: `)
+}
+
+func TestEmptyFormation(t *testing.T) {
+	entries, err := procfile.Parse(strings.NewReader("a: true\n"))
+	require.NoError(t, err)
+	r, err := New(Options{Entries: entries, Counts: []int{0}, Output: newRecorder()})
+	require.NoError(t, err)
+	_, err = r.Run()
+	assert.ErrorIs(t, err, ErrEmptyFormation)
+}
+
+func TestStatusAfterRunIsAnError(t *testing.T) {
+	st := startStack(t, "a: true\n", Options{})
+	st.wait()
+	_, err := st.r.Status()
+	assert.ErrorIs(t, err, ErrNotRunning)
+}
+
+func TestDescribeExit(t *testing.T) {
+	tests := []struct {
+		status syscall.WaitStatus
+		want   string
+		code   int
+	}{
+		{syscall.WaitStatus(0), "w.1 exited with code 0", 0},
+		{syscall.WaitStatus(3 << 8), "w.1 exited with code 3", 3},
+		{syscall.WaitStatus(uint32(syscall.SIGTERM)), "w.1 terminated by SIGTERM", 143},
+		{syscall.WaitStatus(uint32(syscall.SIGKILL)), "w.1 terminated by SIGKILL", 137},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, describeExit("w.1", tt.status))
+		assert.Equal(t, tt.code, exitCode(tt.status))
+	}
+}

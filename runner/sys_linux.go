@@ -1,0 +1,30 @@
+package runner
+
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// sysProcAttr puts the child in its own process group (or, with a tty, its
+// own session with the tty as controlling terminal) and asks the kernel to
+// SIGKILL it if proctor's spawning thread dies, so that a SIGKILL of proctor
+// does not leave the stack running unsupervised.
+func sysProcAttr(tty bool) *syscall.SysProcAttr {
+	a := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if tty {
+		a.Setsid, a.Setctty, a.Ctty = true, true, 0
+	} else {
+		a.Setpgid = true
+	}
+	return a
+}
+
+// becomeSubreaper makes proctor the parent of every orphaned descendant
+// (double fork, setsid), so that it can reap and signal them.
+func becomeSubreaper() error {
+	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+}
+
+// subreaper reports whether orphaned descendants come back to proctor.
+const subreaper = true

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	"github.com/proctor-run/proctor/env"
+	"github.com/proctor-run/proctor/output"
+	"github.com/proctor-run/proctor/procfile"
+	"github.com/proctor-run/proctor/runner"
+)
+
+// startFlags are the flags of `proctor start`.
+type startFlags struct {
+	app       appFlags
+	formation string
+	timeout   seconds
+	color     bool
+	noColor   bool
+	noTime    bool
+	noPrefix  bool
+	logFormat string
+	tty       bool
+	canDie    []string
+	restart   []string
+	noRelease bool
+}
+
+func newStartCmd(h *host) *cobra.Command {
+	f := &startFlags{timeout: seconds(runner.DefaultTimeout)}
+	cmd := &cobra.Command{
+		Use:   "start [TYPE...]",
+		Short: "Start the processes of the Procfile",
+		Long: `Start every process type of the Procfile (or only the TYPEs named), each
+instance in its own process group with its own PORT, and merge their output
+into one stream: "HH:MM:SS web.1 | line". Ctrl-C (SIGINT), SIGTERM or SIGHUP
+stop everything: SIGTERM to each process group, SIGKILL after --timeout.
+When one instance exits, the others are stopped (unless --can-die or
+--restart say otherwise) and proctor exits with its code.`,
+		Example: `  proctor start
+  proctor start web worker -m web=2
+  proctor start --restart worker --can-die clock -t 10`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return startApp(h, cmd, f, args)
+		},
+	}
+	fl := cmd.Flags()
+	f.app.register(fl, true)
+	fl.StringVarP(&f.formation, "formation", "m", "", `instances per type, e.g. "all=1,web=2,worker=0" (default all=1)`)
+	fl.VarP(&f.timeout, "timeout", "t", "seconds between SIGTERM and SIGKILL at shutdown (e.g. 5, 2.5, 500ms)")
+	fl.BoolVarP(&f.color, "color", "c", false, "force colored output (even when not a terminal or NO_COLOR is set)")
+	fl.BoolVar(&f.noColor, "no-color", false, "never color the output")
+	fl.BoolVar(&f.noTime, "no-timestamp", false, "omit the time of each line")
+	fl.BoolVar(&f.noPrefix, "no-prefix", false, "write the bare lines of the processes: no time, name or ' | '")
+	fl.StringVar(&f.logFormat, "log-format", "text", "output format: text or json (one object per line)")
+	fl.BoolVar(&f.tty, "tty", false, "run each process in a pseudo-terminal, so it line-buffers and keeps its colors")
+	fl.StringSliceVar(&f.canDie, "can-die", nil, "process types that may exit without stopping the others (comma-separated; may repeat)")
+	fl.StringSliceVar(&f.restart, "restart", nil, `process types restarted when they exit, or "all" (comma-separated; may repeat)`)
+	fl.BoolVar(&f.noRelease, "no-release", false, "skip the release entry (run once before the others by default)")
+	return cmd
+}
+
+// seconds is a duration flag given in seconds ("5", "2.5") or as a Go
+// duration ("500ms").
+type seconds time.Duration
+
+func (s *seconds) String() string {
+	return strconv.FormatFloat(time.Duration(*s).Seconds(), 'f', -1, 64)
+}
+
+func (s *seconds) Set(v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		n, ferr := strconv.ParseFloat(v, 64)
+		if ferr != nil || n != n {
+			return fmt.Errorf("%q is not a number of seconds", v)
+		}
+		d = time.Duration(n * float64(time.Second))
+	}
+	if d < 0 || d > 24*time.Hour {
+		return fmt.Errorf("%q is out of range (0 to 86400 seconds)", v)
+	}
+	*s = seconds(d)
+	return nil
+}
+
+func (s *seconds) Type() string { return "seconds" }
+
+func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error {
+	a, err := f.app.load(h, cmd.Flags(), false)
+	if err != nil {
+		return err
+	}
+	counts, err := resolveCounts(a.entries, f.formation, cmd.Flags().Changed("formation"), types)
+	if err != nil {
+		return err
+	}
+	for _, list := range [][]string{f.canDie, f.restart} {
+		if err := checkTypes(a.entries, list); err != nil {
+			return err
+		}
+	}
+	format, err := parseLogFormat(f.logFormat)
+	if err != nil {
+		return err
+	}
+	mux := output.New(h.stdout, output.Options{
+		Format:      format,
+		Color:       wantColor(h, f),
+		NoTimestamp: f.noTime,
+		NoPrefix:    f.noPrefix,
+	})
+	opts := runner.Options{
+		Entries:   a.entries,
+		Counts:    counts,
+		Ports:     a.ports,
+		Dir:       a.root,
+		Environ:   a.environ,
+		Timeout:   time.Duration(f.timeout),
+		CanDie:    f.canDie,
+		Restart:   f.restart,
+		NoRelease: f.noRelease,
+		TTY:       f.tty,
+		Output:    mux,
+		Signals:   h.sigs,
+	}
+	if f.tty {
+		opts.WindowSize = terminalSize(h)
+	}
+	r, err := runner.New(opts)
+	if err != nil {
+		return &exitError{exitUsage, err}
+	}
+	code, err := r.Run()
+	closeErr := mux.Close()
+	if err != nil {
+		return &exitError{exitFail, err}
+	}
+	if outErr := firstErr(mux.Err(), closeErr); outErr != nil && !errors.Is(outErr, syscall.EPIPE) {
+		fmt.Fprintf(h.stderr, "proctor: writing output: %v\n", outErr)
+		if code == 0 {
+			code = exitFail
+		}
+	}
+	if code != 0 {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolveCounts turns -m and the TYPE arguments into a count per entry.
+func resolveCounts(entries []procfile.Entry, formation string, given bool, types []string) ([]int, error) {
+	var fm *procfile.Formation
+	if given {
+		parsed, err := procfile.ParseFormation(formation)
+		if err != nil {
+			return nil, &usageError{err}
+		}
+		fm = &parsed
+	}
+	counts, err := procfile.Resolve(entries, fm, types)
+	if err != nil {
+		return nil, &usageError{err}
+	}
+	return counts, nil
+}
+
+// checkTypes rejects names in --can-die or --restart that are not process
+// types; "all" stands for every type.
+func checkTypes(entries []procfile.Entry, list []string) error {
+	known := map[string]bool{"all": true}
+	for _, e := range entries {
+		known[e.Name] = true
+	}
+	for _, t := range list {
+		if !known[t] {
+			return usageErrorf("unknown process type %q (the Procfile has %s)", t, strings.Join(procfile.Names(entries), ", "))
+		}
+	}
+	return nil
+}
+
+func parseLogFormat(s string) (output.Format, error) {
+	switch s {
+	case "text":
+		return output.Text, nil
+	case "json":
+		return output.JSON, nil
+	}
+	return 0, usageErrorf("--log-format must be text or json, not %q", s)
+}
+
+// wantColor decides whether to color the output: --no-color wins, then
+// --color; otherwise NO_COLOR (any value) turns colors off, and they are on
+// when stdout is a terminal.
+func wantColor(h *host, f *startFlags) bool {
+	switch {
+	case f.noColor:
+		return false
+	case f.color:
+		return true
+	}
+	if _, set := env.Lookup(h.environ(), "NO_COLOR"); set {
+		return false
+	}
+	file, ok := h.stdout.(*os.File)
+	return ok && (isatty.IsTerminal(file.Fd()) || isatty.IsCygwinTerminal(file.Fd()))
+}
+
+// terminalSize is the window size for --tty children: proctor's own
+// terminal's when it has one, else 80x24.
+func terminalSize(h *host) runner.WindowSize {
+	for _, w := range []any{h.stdout, h.stdin, h.stderr} {
+		if file, ok := w.(*os.File); ok {
+			if size, ok := runner.TerminalSize(file); ok {
+				return size
+			}
+		}
+	}
+	return runner.WindowSize{}
+}
