@@ -138,7 +138,7 @@ current directory as "key: value" lines.`,
 // noArgs rejects positional arguments as a usage error.
 func noArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return usageErrorf("%s: unexpected argument %q", cmd.CommandPath(), args[0])
+		return usageErrorf("%s: unexpected argument %q", strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" "), args[0])
 	}
 	return nil
 }

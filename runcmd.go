@@ -53,6 +53,11 @@ command's own, and its exit code is proctor's (127 when it is not found,
 			if err != nil {
 				return err
 			}
+			// path may be relative to the current directory, which
+			// changes next.
+			if path, err = filepath.Abs(path); err != nil {
+				return &exitError{exitFail, err}
+			}
 			if err := os.Chdir(a.root); err != nil {
 				return &exitError{exitFail, err}
 			}
