@@ -131,7 +131,7 @@ current directory as "key: value" lines.`,
 	root.SetVersionTemplate("proctor {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.CompletionOptions.HiddenDefaultCmd = false
-	root.AddCommand(newCheckCmd(h), newRunCmd(h), newStartCmd(h), newVersionCmd(h), newExportCmd(h))
+	root.AddCommand(newCheckCmd(h), newRunCmd(h), newStartCmd(h), newVersionCmd(h), newExportCmd(h), newGuardianCmd(h))
 	return root
 }
 

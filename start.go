@@ -129,6 +129,7 @@ func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error 
 		Restart:   f.restart,
 		NoRelease: f.noRelease,
 		TTY:       f.tty,
+		Guardian:  guardianArgv(time.Duration(f.timeout)),
 		Output:    mux,
 		Signals:   h.sigs,
 	}

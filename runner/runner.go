@@ -84,6 +84,11 @@ type Options struct {
 	// (80x24 when zero).
 	TTY        bool
 	WindowSize WindowSize
+	// Guardian is the command line of the guardian process (see Guard),
+	// e.g. proctor's own executable with its hidden guardian command. Nil
+	// means no guardian: a SIGKILL of proctor then stops only its direct
+	// children (Linux parent-death signal).
+	Guardian []string
 	// Output receives all lines.
 	Output Output
 	// Signals delivers the signals sent to proctor: SIGINT, SIGTERM and
@@ -216,7 +221,9 @@ type supervisor struct {
 	restarts chan restartMsg
 	done     chan struct{} // closed when the supervisor loop ends
 
-	release      *instance // the release phase, while it runs
+	guard        *guardian
+	lingering    map[int]bool // groups whose leader exited but members remain
+	release      *instance    // the release phase, while it runs
 	shutting     bool
 	killed       bool
 	exitCode     int
@@ -238,6 +245,7 @@ func newSupervisor(opts Options, requests <-chan request) (*supervisor, error) {
 		restarts:  make(chan restartMsg),
 		done:      make(chan struct{}),
 		signalled: map[int]syscall.Signal{},
+		lingering: map[int]bool{},
 	}
 	planned, err := procfile.Plan(opts.Entries, opts.Counts, opts.Ports)
 	if err != nil {
@@ -285,6 +293,7 @@ func (s *supervisor) run() (code int, err error) {
 	s.spawner = startSpawner()
 	s.reaper = startReaper()
 	s.prober = startProber(s.opts.Now)
+	s.startGuardian()
 
 	s.warnBusyPorts()
 	var rel *instance
@@ -304,6 +313,7 @@ func (s *supervisor) run() (code int, err error) {
 	}
 	s.loop()
 	close(s.done)
+	s.guard.close()
 
 	s.prober.stop()
 	s.reaper.stop()
@@ -367,9 +377,64 @@ func (s *supervisor) loop() {
 }
 
 // finished reports whether shutdown is complete: no instance runs and
-// proctor has no child at all.
+// proctor has no child at all. Once the guardian is the only child left, it
+// is told to exit.
 func (s *supervisor) finished() bool {
-	return s.shutting && len(s.byPid) == 0 && s.childrenGone
+	if !s.shutting || len(s.byPid) > 0 {
+		return false
+	}
+	if s.guard != nil && s.guard.pid != 0 && s.onlyGuardianLeft() {
+		s.guard.close()
+	}
+	return s.childrenGone
+}
+
+// onlyGuardianLeft reports whether the guardian is proctor's only child.
+func (s *supervisor) onlyGuardianLeft() bool {
+	for _, c := range listChildren() {
+		if c.pid != s.guard.pid {
+			return false
+		}
+	}
+	return true
+}
+
+// startGuardian starts the guardian process, when one is configured.
+func (s *supervisor) startGuardian() {
+	if len(s.opts.Guardian) == 0 {
+		return
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		s.out.System("cannot start the guardian: " + err.Error())
+		return
+	}
+	defer r.Close()
+	pid, err := s.spawner.spawn(spawnSpec{argv: s.opts.Guardian, files: [3]*os.File{r, s.devNull, s.devNull}})
+	if err != nil {
+		w.Close()
+		s.out.System("cannot start the guardian: " + err.Error())
+		return
+	}
+	s.childrenGone = false
+	s.guard = &guardian{pid: pid, w: w}
+}
+
+// checkLingering tells the guardian about groups that have emptied.
+func (s *supervisor) checkLingering() {
+	for pgid := range s.lingering {
+		if !groupAlive(pgid) {
+			delete(s.lingering, pgid)
+			s.guardSend(s.guard.remove(pgid))
+		}
+	}
+}
+
+// guardSend reports a failed write to the guardian, which is then given up.
+func (s *supervisor) guardSend(err error) {
+	if err != nil {
+		s.out.System("lost the guardian process (" + err.Error() + "); if proctor is killed, only its direct children will be stopped")
+	}
 }
 
 func (s *supervisor) onSignal(sig os.Signal) {
@@ -450,6 +515,7 @@ func (s *supervisor) start(in *instance) {
 	in.userRestart = false
 	s.byPid[pid] = in
 	s.childrenGone = false
+	s.guardSend(s.guard.add(pid))
 	s.out.Copy(in.Name, output.System, strings.NewReader("started with pid "+strconv.Itoa(pid)+"\n"))
 	for i, r := range readers {
 		s.copy(in.Name, streams[i], r)
@@ -503,6 +569,15 @@ func (s *supervisor) onReap(ev exitEvent) {
 		s.childrenGone = true
 		return
 	}
+	s.checkLingering()
+	if s.guard != nil && ev.pid == s.guard.pid {
+		s.guard.pid = 0
+		if !s.shutting {
+			s.out.System("the guardian process exited; if proctor is killed, only its direct children will be stopped")
+		}
+		s.guard.close()
+		return
+	}
 	in, ok := s.byPid[ev.pid]
 	if !ok {
 		// An adopted descendant: reaped, nothing else to do. Its own
@@ -524,6 +599,8 @@ func (s *supervisor) onReap(ev exitEvent) {
 		in.tty = nil // the reader owns the master and closes it at EOF
 	}
 	signalGroup(pid, syscall.SIGTERM)
+	s.lingering[pid] = true
+	s.checkLingering()
 	if s.shutting {
 		in.state = Stopped
 		s.signalStrangers(s.shutdownSignal())

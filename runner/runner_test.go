@@ -35,6 +35,8 @@ func TestMain(m *testing.M) {
 // it through /bin/sh like any Procfile command.
 func helperMain(mode string) int {
 	switch mode {
+	case "guardian":
+		return Guard(os.Stdin, 2*time.Second)
 	case "listen":
 		l, err := net.Listen("tcp", "127.0.0.1:"+os.Getenv("PORT"))
 		if err != nil {
@@ -169,6 +171,12 @@ func startStack(t *testing.T, text string, opts Options) *stack {
 	opts.Environ = append(os.Environ(), st.token)
 	opts.Output = st.out
 	opts.Signals = st.sigs
+	if opts.Guardian == nil {
+		exe, err := os.Executable()
+		require.NoError(t, err)
+		// No exit delay from the race detector in the guardian.
+		opts.Guardian = []string{"/usr/bin/env", "GORACE=atexit_sleep_ms=0", "RUNNER_TEST_HELPER=guardian", exe}
+	}
 	st.r, err = New(opts)
 	require.NoError(t, err)
 	go func() {
@@ -246,8 +254,8 @@ func freePortBase(t *testing.T) int {
 func TestExitOfOneStopsAll(t *testing.T) {
 	dir := t.TempDir()
 	st := startStack(t, `
-web: trap 'echo TERM > web.term; exit 0' TERM; echo web up; while :; do sleep 0.05; done
-bad: echo bad up; exit 3
+web: trap 'echo TERM > web.term; exit 0' TERM; touch web.up; while :; do sleep 0.05; done
+bad: echo bad up; while [ ! -f web.up ]; do sleep 0.01; done; exit 3
 `, Options{Dir: dir})
 	code := st.wait()
 	assert.Equal(t, 3, code)
@@ -517,4 +525,9 @@ func TestDescribeExit(t *testing.T) {
 		assert.Equal(t, tt.want, describeExit("w.1", tt.status))
 		assert.Equal(t, tt.code, exitCode(tt.status))
 	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

@@ -17,6 +17,9 @@ type spawnSpec struct {
 	// tty starts the child as the leader of a new session with files[0] as
 	// its controlling terminal; otherwise it leads a new process group.
 	tty bool
+	// argv, when set, is executed directly instead of `/bin/sh -c command`,
+	// and without a parent-death signal: the guardian must outlive proctor.
+	argv []string
 }
 
 type spawnReq struct {
@@ -76,6 +79,14 @@ func forkExec(spec spawnSpec) (int, error) {
 		Env:   spec.env,
 		Files: []uintptr{spec.files[0].Fd(), spec.files[1].Fd(), spec.files[2].Fd()},
 		Sys:   sysProcAttr(spec.tty),
+	}
+	if spec.argv != nil {
+		attr.Sys = &syscall.SysProcAttr{Setpgid: true}
+		pid, err := syscall.ForkExec(spec.argv[0], spec.argv, attr)
+		if err != nil {
+			return 0, fmt.Errorf("start %s: %w", spec.argv[0], err)
+		}
+		return pid, nil
 	}
 	pid, err := syscall.ForkExec(shell, []string{shell, "-c", spec.command}, attr)
 	if err != nil {
