@@ -137,6 +137,14 @@ var configAliases = map[string]string{"concurrency": "formation"}
 // .proctor or .foreman in the current directory. A key no command knows is
 // reported as a warning; a bad value is a usage error naming file and line.
 func applyConfig(cmd *cobra.Command, h *host) error {
+	// help, version and completion read no settings, and must work even
+	// when the defaults file is broken (as --help and --version do).
+	switch {
+	case cmd.Name() == "help", cmd.Name() == "version",
+		cmd.Name() == cobra.ShellCompRequestCmd, cmd.Name() == cobra.ShellCompNoDescRequestCmd,
+		cmd.HasParent() && cmd.Parent().Name() == "completion":
+		return nil
+	}
 	file, err := config.Find(".")
 	if err != nil {
 		return &exitError{exitUsage, err}

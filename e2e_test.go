@@ -559,3 +559,20 @@ func TestCompletion(t *testing.T) {
 		assert.Contains(t, got.Stdout, marker, "proctor completion %s", shell)
 	}
 }
+
+// TestBrokenConfigSparesHelp: help, version and completion read no
+// settings, so a broken defaults file does not stop them; commands that do
+// read it fail with exit 2.
+func TestBrokenConfigSparesHelp(t *testing.T) {
+	t.Parallel()
+	dir := newAppDir(t, map[string]string{"Procfile": twoTypes, ".proctor": "port 5000\n"})
+	for _, args := range [][]string{{"help"}, {"--help"}, {"help", "check"}, {"check", "--help"}, {"version"}, {"--version"}, {"completion", "bash"}} {
+		got := runCLI(t, dir, args...)
+		assert.Equal(t, 0, got.Code, "proctor %q: %+v", args, got)
+		assert.Empty(t, got.Stderr, "proctor %q", args)
+		assert.NotEmpty(t, got.Stdout, "proctor %q", args)
+	}
+	want := result{Code: 2, Stderr: "proctor: .proctor:1: expected \"key: value\"\n"}
+	assert.Equal(t, want, runCLI(t, dir, "check"))
+	assert.Equal(t, want, runCLI(t, dir, "run", "true"))
+}
