@@ -105,15 +105,24 @@ func ParseBytes(data []byte) ([]Entry, error) {
 		}
 		indented := trimmed != line
 		// Join continuation lines: an odd number of trailing backslashes
-		// escapes the newline, exactly as sh would read it.
-		for endsWithContinuation(line) {
-			if i+1 >= len(lines) {
-				errs = append(errs, &ParseError{Line: i + 1, Err: ErrContinuation})
-				line = line[:len(line)-1]
-				break
+		// escapes the newline, exactly as sh would read it. (The parity of
+		// a joined line's trailing run is that of its last piece's, since
+		// each removed backslash leaves an even run behind.) A Builder
+		// keeps a long run of continued lines linear.
+		if endsWithContinuation(line) {
+			var joined strings.Builder
+			for endsWithContinuation(line) {
+				joined.WriteString(line[:len(line)-1])
+				if i+1 >= len(lines) {
+					errs = append(errs, &ParseError{Line: i + 1, Err: ErrContinuation})
+					line = ""
+					break
+				}
+				i++
+				line = lines[i]
 			}
-			i++
-			line = line[:len(line)-1] + lines[i]
+			joined.WriteString(line)
+			line = joined.String()
 		}
 		if strings.IndexByte(line, 0) >= 0 {
 			errs = append(errs, &ParseError{Line: lineNo, Err: ErrNUL})

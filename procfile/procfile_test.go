@@ -459,3 +459,27 @@ func namesOrNil(entries []procfile.Entry) []string {
 	}
 	return procfile.Names(entries)
 }
+
+// longContinuation is one entry continued over n lines.
+func longContinuation(n int) string {
+	return "web: echo" + strings.Repeat(" x\\\n", n) + " end\n"
+}
+
+func TestParseLongContinuation(t *testing.T) {
+	entries, err := procfile.Parse(strings.NewReader(longContinuation(20000)))
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	assert.Equal(t, "echo"+strings.Repeat(" x", 20000)+" end", entries[0].Command)
+}
+
+// BenchmarkParseLongContinuation guards against joining continued lines in
+// quadratic time (a 130 KB input once took seconds).
+func BenchmarkParseLongContinuation(b *testing.B) {
+	in := []byte(longContinuation(30000))
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		if _, err := procfile.ParseBytes(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
