@@ -185,13 +185,13 @@ func TestCheckDemo(t *testing.T) {
 func TestRun(t *testing.T) {
 	t.Parallel()
 	app := map[string]string{
-		"Procfile":     "hello: echo \"hello $NAME on $PORT\"\nfail: exit 5\nargs: printf '[%s]' \"$@\"\n",
-		".env":         "NAME=env-file\nSHARED=from-file\n",
-		"other.env":    "NAME=other\n",
-		"script.sh":    "#!/bin/sh\necho \"script in $(pwd) with $# args\"\n",
-		"notexec":      "#!/bin/sh\necho never\n",
+		"Procfile":      "hello: echo \"hello $NAME on $PORT\"\nfail: exit 5\nargs: printf '[%s]' \"$@\"\n",
+		".env":          "NAME=env-file\nSHARED=from-file\n",
+		"other.env":     "NAME=other\n",
+		"script.sh":     "#!/bin/sh\necho \"script in $(pwd) with $# args\"\n",
+		"notexec":       "#!/bin/sh\necho never\n",
 		"badshebang.sh": "#!/nonexistent/interpreter\necho never\n",
-		"sub/file":     "",
+		"sub/file":      "",
 	}
 	tests := []struct {
 		name string
