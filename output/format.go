@@ -209,41 +209,56 @@ func (f *formatter) appendMain(dst, lines, pieces []byte, maxLine int) ([]byte, 
 	return appendTextLines(dst, f.head, lines, pieces, maxLine)
 }
 
-// appendTextLines formats text lines: head, the line without its line end, '\n'.
+// appendTextLines formats text lines: head, the line without its line end,
+// '\n'. A complete line longer than maxLine (it can arrive whole in one
+// read) is cut into pieces like a partial one.
 func appendTextLines(dst, head, lines, pieces []byte, maxLine int) ([]byte, int) {
 	n := 0
 	dst = slices.Grow(dst, len(lines)+len(pieces)+len(head)*8)
-	if len(head) == 0 && bytes.IndexByte(lines, '\r') < 0 {
-		// Bare lines with no "\r\n" to strip are already the output.
+	if len(head) == 0 && len(lines) <= maxLine && bytes.IndexByte(lines, '\r') < 0 {
+		// Bare short lines with no "\r\n" to strip are already the output.
 		dst = append(dst, lines...)
 		n = bytes.Count(lines, nl)
-	} else {
-		for len(lines) > 0 {
-			i := bytes.IndexByte(lines, '\n')
-			dst = append(dst, head...)
-			if i > 0 && lines[i-1] == '\r' {
-				dst = append(dst, lines[:i-1]...)
-				dst = append(dst, '\n')
-			} else {
-				dst = append(dst, lines[:i+1]...)
-			}
-			lines = lines[i+1:]
-			n++
-		}
+		lines = nil
 	}
-	for len(pieces) > 0 {
-		p := pieces[:min(maxLine, len(pieces))]
-		dst = append(dst, head...)
-		dst = append(dst, p...)
-		dst = append(dst, '\n')
-		pieces = pieces[len(p):]
-		n++
+	for len(lines) > 0 {
+		i := bytes.IndexByte(lines, '\n')
+		switch {
+		case i > 0 && lines[i-1] == '\r':
+			dst, n = appendTextPieces(dst, head, lines[:i-1], maxLine, n)
+		case i <= maxLine:
+			dst = append(dst, head...)
+			dst = append(dst, lines[:i+1]...)
+			n++
+		default:
+			dst, n = appendTextPieces(dst, head, lines[:i], maxLine, n)
+		}
+		lines = lines[i+1:]
+	}
+	if len(pieces) > 0 {
+		dst, n = appendTextPieces(dst, head, pieces, maxLine, n)
 	}
 	return dst, n
 }
 
+// appendTextPieces writes line as one line per maxLine bytes (an empty line
+// is one empty line).
+func appendTextPieces(dst, head, line []byte, maxLine, n int) ([]byte, int) {
+	for {
+		p := line[:min(maxLine, len(line))]
+		dst = append(dst, head...)
+		dst = append(dst, p...)
+		dst = append(dst, '\n')
+		n++
+		line = line[len(p):]
+		if len(line) == 0 {
+			return dst, n
+		}
+	}
+}
+
 // appendJSONLines formats JSON lines: head (which opens the line string),
-// the escaped line, `"}` and '\n'.
+// the escaped line, `"}` and '\n'; long lines are cut as appendTextLines does.
 func appendJSONLines(dst, head, lines, pieces []byte, maxLine int) ([]byte, int) {
 	n := 0
 	dst = slices.Grow(dst, len(lines)+len(pieces)+(len(head)+3)*8)
@@ -253,21 +268,27 @@ func appendJSONLines(dst, head, lines, pieces []byte, maxLine int) ([]byte, int)
 		if i > 0 && line[i-1] == '\r' {
 			line = line[:i-1]
 		}
-		dst = append(dst, head...)
-		dst = appendJSONString(dst, line)
-		dst = append(dst, "\"}\n"...)
+		dst, n = appendJSONPieces(dst, head, line, maxLine, n)
 		lines = lines[i+1:]
-		n++
 	}
-	for len(pieces) > 0 {
-		p := pieces[:min(maxLine, len(pieces))]
+	if len(pieces) > 0 {
+		dst, n = appendJSONPieces(dst, head, pieces, maxLine, n)
+	}
+	return dst, n
+}
+
+func appendJSONPieces(dst, head, line []byte, maxLine, n int) ([]byte, int) {
+	for {
+		p := line[:min(maxLine, len(line))]
 		dst = append(dst, head...)
 		dst = appendJSONString(dst, p)
 		dst = append(dst, "\"}\n"...)
-		pieces = pieces[len(p):]
 		n++
+		line = line[len(p):]
+		if len(line) == 0 {
+			return dst, n
+		}
 	}
-	return dst, n
 }
 
 var nl = []byte{'\n'}

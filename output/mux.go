@@ -220,7 +220,8 @@ func (c *copier) copy(r io.Reader) error {
 			full := end+n == len(buf)
 			end += n
 			lines := start
-			if i := bytes.LastIndexByte(buf[scan:end], '\n'); i >= 0 {
+			i := bytes.LastIndexByte(buf[scan:end], '\n')
+			if i >= 0 {
 				lines = scan + i + 1
 			}
 			// Split off maxLine pieces of a partial line once it is sure
@@ -236,7 +237,7 @@ func (c *copier) copy(r io.Reader) error {
 			if start == end {
 				start, end = 0, 0
 			}
-			if (len(buf) > fastBuf && end-start <= fastBuf/2) || (full && len(buf) < fastBuf) {
+			if (i >= 0 && len(buf) > fastBuf && end-start <= fastBuf/2) || (full && len(buf) < fastBuf) {
 				// Either a long line has ended (give back its memory) or
 				// reads fill the small buffer (a fast child: read more at once).
 				nb := make([]byte, fastBuf)

@@ -1,0 +1,6 @@
+//go:build !race
+
+package output
+
+// raceEnabled tells tests that the race detector slows every memory access.
+const raceEnabled = false
