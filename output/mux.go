@@ -67,6 +67,11 @@ const (
 	fastBuf   = 64 << 10
 	queueSize = 1 << 20   // main output: bytes queued before readers wait
 	subSize   = 256 << 10 // a subscriber: bytes queued before lines are dropped
+
+	// subCloseWait is how long Close waits for subscribers once the main
+	// output is written: enough for a live client, not enough for a
+	// stopped one (a suspended `proctor logs`) to delay shutdown.
+	subCloseWait = 500 * time.Millisecond
 )
 
 // Options configure a Mux. The zero value writes text without color, with
@@ -275,7 +280,7 @@ func (c *copier) emit(lines, pieces []byte) {
 	}
 	if subs != nil {
 		for _, s := range *subs {
-			if s.filter != nil && !s.filter(c.name) {
+			if s.filter != nil && c.f.name != "" && !s.filter(c.name) { // system lines pass
 				continue
 			}
 			out, n := appendTextLines((*bp)[:0], c.f.subHead(s.color), lines, pieces, m.maxLine)
@@ -338,8 +343,9 @@ func (m *Mux) Err() error { return m.q.error() }
 // writer goroutines. Lines from Copy or System calls that run after Close
 // started are discarded: call it once every Copy has returned.
 //
-// Close waits at most the stall timeout (Options.StallTimeout) in all. If
-// a Write is still blocked then (nobody reads the pipe), Close gives up:
+// Close waits at most the stall timeout (Options.StallTimeout) in all, and
+// for subscribers at most 500 ms more than the main output needed. If a
+// Write is still blocked then (nobody reads the pipe), Close gives up:
 // the goroutine inside that Write is abandoned, exits when the Write
 // returns and writes nothing more, and Close returns an error wrapping
 // ErrBlocked that counts the lines not written. Otherwise Close returns
@@ -360,10 +366,15 @@ func (m *Mux) Close() error {
 		for _, s := range subs {
 			s.q.beginClose()
 		}
-		for _, s := range subs {
-			s.q.finishClose(deadline)
+		lost, timedOut := m.q.finishClose(deadline)
+		subDeadline := time.Now().Add(subCloseWait)
+		if deadline.Before(subDeadline) {
+			subDeadline = deadline
 		}
-		if lost, timedOut := m.q.finishClose(deadline); timedOut {
+		for _, s := range subs {
+			s.q.finishClose(subDeadline)
+		}
+		if timedOut {
 			m.closeErr = fmt.Errorf("output: %w: gave up after %v, %d lines not written", ErrBlocked, m.stall, lost)
 			return
 		}
