@@ -2,6 +2,7 @@ package output
 
 import (
 	"bytes"
+	"encoding/binary"
 	"slices"
 	"strings"
 	"time"
@@ -325,12 +326,42 @@ var jsonEscape = func() (t [utf8.RuneSelf]string) {
 	return t
 }()
 
+// Word-at-a-time tests on the eight bytes of a uint64.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plain8 reports whether none of the eight bytes of x needs attention in
+// a JSON string: none is a control character (< 0x20), '"', '\\' or
+// non-ASCII (>= 0x80). It may answer false for plain bytes (then the slow
+// path looks at them one by one), never true for others.
+func plain8(x uint64) bool {
+	lt20 := (x - ones*0x20) & ^x // high bit set in a byte < 0x20 (or >= 0x80)
+	q := x ^ (ones * '"')        // zero byte where x has '"'
+	bs := x ^ (ones * '\\')      // zero byte where x has '\\'
+	zq := (q - ones) & ^q        // high bit set in a zero byte of q
+	zbs := (bs - ones) & ^bs     // likewise for bs
+	return (lt20|zq|zbs|x)&highs == 0
+}
+
 // appendJSONString appends s as the body of a JSON string (no quotes).
 // Invalid UTF-8 becomes \ufffd, one per bad byte, and U+2028 and U+2029
 // are escaped so the result is also safe JavaScript, as encoding/json does.
 func appendJSONString(dst, s []byte) []byte {
 	done := 0 // s[:done] is in dst
 	for i := 0; i < len(s); {
+		// Skip eight plain ASCII bytes at a time.
+		for i+8 <= len(s) && plain8(binary.LittleEndian.Uint64(s[i:])) {
+			i += 8
+		}
+		if i > len(s)-8 && len(s) >= 8 && plain8(binary.LittleEndian.Uint64(s[len(s)-8:])) {
+			// The last eight bytes, overlapping checked ones, are plain.
+			i = len(s)
+		}
+		if i == len(s) {
+			break
+		}
 		b := s[i]
 		if b < utf8.RuneSelf {
 			if esc := jsonEscape[b]; esc != "" {

@@ -2,6 +2,8 @@ package output
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -273,4 +275,39 @@ func TestStreamString(t *testing.T) {
 	assert.Equal(t, "stderr", Stderr.String())
 	assert.Equal(t, "system", System.String())
 	assert.Equal(t, "stream(7)", Stream(7).String())
+}
+
+func TestPlain8(t *testing.T) {
+	plain := func(w []byte) bool {
+		for _, b := range w {
+			if b < 0x20 || b == '"' || b == '\\' || b >= 0x80 {
+				return false
+			}
+		}
+		return true
+	}
+	check := func(w []byte) {
+		got := plain8(binary.LittleEndian.Uint64(w))
+		if got && !plain(w) {
+			t.Fatalf("plain8(%q) = true", w)
+		}
+		if !got && plain(w) {
+			t.Errorf("plain8(%q) = false for plain bytes (allowed, but not expected here)", w)
+		}
+	}
+	for pos := range 8 {
+		for b := range 256 {
+			for _, fill := range []byte{'a', ' ', '~', 0x7f, '!', '#', '[', ']'} {
+				w := bytes.Repeat([]byte{fill}, 8)
+				w[pos] = byte(b)
+				check(w)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 1 << 16 {
+		var w [8]byte
+		binary.LittleEndian.PutUint64(w[:], rng.Uint64())
+		check(w[:])
+	}
 }

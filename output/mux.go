@@ -138,7 +138,7 @@ func New(w io.Writer, opts Options) *Mux {
 		m.stall = DefaultStallTimeout
 	}
 	m.labels.Store(buildLabels(m.names))
-	m.bufs.New = func() any { b := make([]byte, 0, fastBuf); return &b }
+	m.bufs.New = func() any { return new([]byte) } // grown to what the chunks need
 	m.q = newQueue(w, queueSize, m.stall, true, m.blockedNote)
 	go m.q.run()
 	return m

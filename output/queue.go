@@ -195,6 +195,12 @@ func (q *queue) beginClose() {
 // not written (queued, in the blocked Write, or dropped and unreported);
 // run then exits whenever its Write returns, without writing again.
 func (q *queue) finishClose(deadline time.Time) (lost int64, timedOut bool) {
+	q.mu.Lock()
+	gaveUp := q.gaveUp
+	q.mu.Unlock()
+	if gaveUp {
+		return 0, true // an earlier call gave up and counted the loss
+	}
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	select {
