@@ -117,12 +117,12 @@ files = %[3]s/*.conf
 	waitFor(t, 10*time.Second, "the release to be EXITED", func() bool {
 		return state(status(), "sample:sample-release-1") == "EXITED"
 	})
-	st := status()
 	for _, inst := range in.Instances[1:] {
+		// RUNNING once it has stayed up startsecs (1 s).
 		program := fmt.Sprintf("sample:sample-%s-%d", inst.Type, inst.Num)
-		if state(st, program) != "RUNNING" {
-			fail("supervisorctl status does not show %s running:\n%s", program, st)
-		}
+		waitFor(t, 10*time.Second, program+" to be RUNNING", func() bool {
+			return state(status(), program) == "RUNNING"
+		})
 	}
 	for _, inst := range in.Instances {
 		log := filepath.Join(logDir, inst.Name+".log")
