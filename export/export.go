@@ -118,6 +118,7 @@ type Error struct {
 	Problem string
 }
 
+// Error reads "export FORMAT: WHAT PROBLEM".
 func (e *Error) Error() string {
 	return fmt.Sprintf("export %s: %s %s", e.Format, e.What, e.Problem)
 }

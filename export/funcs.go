@@ -29,7 +29,7 @@ func funcs(format string) template.FuncMap {
 		"composeEscape":     composeEscape,
 		"composeFile":       composeFile,
 		"kubernetesObjects": kubernetesObjects,
-		"dnsName":           func(s string) (string, error) { return dnsLabel(format, s, s) },
+		"dnsName":           func(s string) (string, error) { return dnsLabel(format, fmt.Sprintf("name %q", s), s) },
 		"join":              strings.Join,
 	}
 }
