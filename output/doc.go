@@ -23,6 +23,7 @@
 // without a line end is written, with "\n" added, at EOF. Text output
 // passes every byte of a line through unchanged, including invalid UTF-8
 // and the child's own ANSI sequences.
+// The lines of one read share one timestamp: the time of that read.
 //
 // In JSON, strings are escaped as encoding/json does (without its HTML
 // escaping): quotes, backslashes and control characters are escaped

@@ -458,3 +458,50 @@ func TestRegisterWhileCopying(t *testing.T) {
 	}
 	assert.Equal(t, 20050, n)
 }
+
+// lineReads returns n copies of line, one per Read, as a terminal-speed
+// child does.
+type lineReads struct {
+	line []byte
+	n    int
+}
+
+func (r *lineReads) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		return 0, io.EOF
+	}
+	r.n--
+	return copy(p, r.line), nil
+}
+
+// TestNoAllocationPerLine: formatting and queueing a line allocates nothing,
+// in text and JSON, whether lines come one per read or many per read; only
+// Copy's own setup allocates.
+func TestNoAllocationPerLine(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop buffers on purpose")
+	}
+	for _, format := range []Format{Text, JSON} {
+		m := New(io.Discard, Options{Format: format, Color: true})
+		m.Register("web.1", 0)
+		line := []byte(strings.Repeat("x", 79) + "\n")
+		// Warm up the pool and the queue buffers.
+		require.NoError(t, m.Copy("web.1", Stdout, &lineReads{line: line, n: 1000}))
+		require.NoError(t, m.Copy("web.1", Stdout, newLineSource(100000, 80)))
+		const lines = 10000
+		perRead := testing.AllocsPerRun(5, func() {
+			require.NoError(t, m.Copy("web.1", Stdout, &lineReads{line: line, n: lines}))
+		})
+		src := newLineSource(lines, 80)
+		batched := testing.AllocsPerRun(5, func() {
+			src.off, src.left = 0, lines*80
+			require.NoError(t, m.Copy("web.1", Stdout, src))
+		})
+		require.NoError(t, m.Close())
+		// Copy's setup (buffers, formatter) allocates a few times; a line
+		// must not.
+		assert.Less(t, perRead, 20.0, "format %d, one line per read: allocations per %d lines", format, lines)
+		assert.Less(t, batched, 20.0, "format %d, many lines per read: allocations per %d lines", format, lines)
+		t.Logf("format %d: %.0f allocations per %d lines read one by one, %.0f in batches", format, perRead, lines, batched)
+	}
+}
