@@ -96,3 +96,24 @@ func FuzzSplit(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJSONString checks the escaper alone, fast, against encoding/json:
+// the same bytes for any input, valid UTF-8 or not.
+func FuzzJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain ascii text!", "\"\\\x00\x1f", "\xff", "é\u2028\u2029x", "0123456\"", "01234567\xe2\x80"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, s []byte) {
+		var enc bytes.Buffer
+		e := json.NewEncoder(&enc)
+		e.SetEscapeHTML(false)
+		if err := e.Encode(string(s)); err != nil {
+			t.Fatal(err)
+		}
+		want := enc.Bytes()
+		want = want[1 : len(want)-2] // drop the quotes and the newline
+		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
+	})
+}
