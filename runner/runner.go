@@ -190,14 +190,14 @@ type instance struct {
 	restartTimer          *time.Timer
 
 	tty *os.File // the pty master while it runs with --tty
+	raw *fanout  // copies the pty's raw output to attached terminals
+
+	// removed marks an instance scaled away: it leaves the list once it
+	// has exited.
+	removed bool
 }
 
 func (in *instance) alive() bool { return in.pid != 0 }
-
-type restartMsg struct {
-	inst *instance
-	gen  uint64
-}
 
 // supervisor is the goroutine that owns all state; see the package doc.
 type supervisor struct {
@@ -205,21 +205,22 @@ type supervisor struct {
 	out      Output
 	requests <-chan request
 
-	entries  []procfile.Entry
-	insts    []*instance // every instance ever started, in start order
-	byPid    map[int]*instance
-	canDie   map[string]bool
-	restart  map[string]bool
-	nextGen  uint64
-	devNull  *os.File
-	spawner  *spawner
-	reaper   *reaper
-	prober   *prober
-	readers  sync.WaitGroup
-	pipesMu  sync.Mutex
-	pipes    map[*os.File]bool // read ends still open, closed after drainTimeout
-	restarts chan restartMsg
-	done     chan struct{} // closed when the supervisor loop ends
+	entries []procfile.Entry
+	insts   []*instance // every instance ever started, in start order
+	byPid   map[int]*instance
+	canDie  map[string]bool
+	restart map[string]bool
+	nextGen uint64
+	devNull *os.File
+	spawner *spawner
+	reaper  *reaper
+	prober  *prober
+	readers sync.WaitGroup
+	pipesMu sync.Mutex
+	pipes   map[*os.File]bool // read ends still open, closed after drainTimeout
+	wake    chan func()       // timer callbacks, run on the supervisor goroutine
+	waiters []*waiter         // control requests waiting for instances to change
+	done    chan struct{}     // closed when the supervisor loop ends
 
 	guard        *guardian
 	lingering    map[int]bool // groups whose leader exited but members remain
@@ -242,7 +243,7 @@ func newSupervisor(opts Options, requests <-chan request) (*supervisor, error) {
 		canDie:    typeSet(opts.CanDie),
 		restart:   typeSet(opts.Restart),
 		pipes:     map[*os.File]bool{},
-		restarts:  make(chan restartMsg),
+		wake:      make(chan func()),
 		done:      make(chan struct{}),
 		signalled: map[int]syscall.Signal{},
 		lingering: map[int]bool{},
@@ -312,6 +313,7 @@ func (s *supervisor) run() (code int, err error) {
 		s.startAll()
 	}
 	s.loop()
+	s.releaseWaiters()
 	close(s.done)
 	s.guard.close()
 
@@ -355,10 +357,8 @@ func (s *supervisor) loop() {
 			s.onSignal(sig)
 		case ev := <-s.reaper.events:
 			s.onReap(ev)
-		case m := <-s.restarts:
-			if m.inst.gen == m.gen && m.inst.state == Restarting && !s.shutting {
-				s.start(m.inst)
-			}
+		case f := <-s.wake:
+			f()
 		case ev := <-s.prober.events:
 			s.onReady(ev)
 		case req := <-s.requests:
@@ -370,6 +370,7 @@ func (s *supervisor) loop() {
 			failed = nil
 			s.beginShutdown(0)
 		}
+		s.checkWaiters()
 		if s.finished() {
 			return
 		}
@@ -440,11 +441,7 @@ func (s *supervisor) guardSend(err error) {
 func (s *supervisor) onSignal(sig os.Signal) {
 	switch sig {
 	case syscall.SIGUSR1, syscall.SIGUSR2:
-		for _, in := range s.insts {
-			if in.alive() {
-				signalGroup(in.pid, sig.(syscall.Signal))
-			}
-		}
+		s.signalAll(sig.(syscall.Signal))
 	case syscall.SIGINT:
 		if s.shutting {
 			if !s.killed {
@@ -459,8 +456,11 @@ func (s *supervisor) onSignal(sig os.Signal) {
 }
 
 // start runs in: a new process in its own group, its output copied by
-// reader goroutines.
+// reader goroutines. An instance runs at most one process at a time.
 func (s *supervisor) start(in *instance) {
+	if in.alive() {
+		return
+	}
 	var (
 		files   [3]*os.File
 		readers []*os.File
@@ -517,19 +517,30 @@ func (s *supervisor) start(in *instance) {
 	s.childrenGone = false
 	s.guardSend(s.guard.add(pid))
 	s.out.Copy(in.Name, output.System, strings.NewReader("started with pid "+strconv.Itoa(pid)+"\n"))
+	var raw *fanout
+	if in.tty != nil {
+		raw = &fanout{}
+		in.raw = raw
+	}
 	for i, r := range readers {
-		s.copy(in.Name, streams[i], r)
+		s.copy(in.Name, streams[i], r, raw)
 	}
 	s.prober.watch(probeTarget{inst: in, gen: in.gen, port: in.Port, started: in.started})
 }
 
-// copy starts a reader goroutine that copies r into the output until EOF.
-func (s *supervisor) copy(name string, stream output.Stream, r *os.File) {
+// copy starts a reader goroutine that copies r into the output until EOF,
+// and to attached terminals when raw is not nil.
+func (s *supervisor) copy(name string, stream output.Stream, r *os.File, raw *fanout) {
 	s.pipesMu.Lock()
 	s.pipes[r] = true
 	s.pipesMu.Unlock()
 	s.readers.Go(func() {
-		err := s.out.Copy(name, stream, r)
+		var src io.Reader = r
+		if raw != nil {
+			src = teeReader{r, raw}
+			defer raw.close()
+		}
+		err := s.out.Copy(name, stream, src)
 		// A pty master reports EIO once the last slave is closed: that is
 		// its end of file.
 		if err != nil && !errors.Is(err, syscall.EIO) && !errors.Is(err, os.ErrClosed) {
@@ -595,9 +606,7 @@ func (s *supervisor) onReap(ev exitEvent) {
 	code := exitCode(ev.status)
 	s.out.System(describeExit(in.Name, ev.status))
 	// Whatever the shell left behind in its group goes with it.
-	if s.opts.TTY {
-		in.tty = nil // the reader owns the master and closes it at EOF
-	}
+	in.tty, in.raw = nil, nil // the reader owns the master and closes it at EOF
 	signalGroup(pid, syscall.SIGTERM)
 	s.lingering[pid] = true
 	s.checkLingering()
@@ -622,6 +631,9 @@ func (s *supervisor) afterExit(in *instance, code int) {
 		s.start(in)
 	case in.userStop:
 		in.state = Stopped
+		if in.removed {
+			s.remove(in)
+		}
 	case in == s.release:
 		s.release = nil
 		in.state = Exited
@@ -637,7 +649,12 @@ func (s *supervisor) afterExit(in *instance, code int) {
 		in.restarts++
 		in.state = Restarting
 		s.out.System(fmt.Sprintf("restarting %s in %s (restart %d)", in.Name, delay, in.restarts))
-		in.restartTimer = s.after(delay, restartMsg{in, in.gen})
+		gen := in.gen
+		in.restartTimer = s.after(delay, func() {
+			if in.gen == gen && in.state == Restarting && !s.shutting {
+				s.start(in)
+			}
+		})
 	case s.canDie[in.Type]:
 		in.state = Exited
 		if s.nothingLeft() {
@@ -660,11 +677,12 @@ func restartDelay(current, uptime time.Duration) (delay, next time.Duration) {
 	return current, min(2*current, backoffMax)
 }
 
-// after sends m to the supervisor once d has passed, unless it has ended.
-func (s *supervisor) after(d time.Duration, m restartMsg) *time.Timer {
+// after runs f on the supervisor goroutine once d has passed, unless the
+// supervisor has ended by then.
+func (s *supervisor) after(d time.Duration, f func()) *time.Timer {
 	return time.AfterFunc(d, func() {
 		select {
-		case s.restarts <- m:
+		case s.wake <- f:
 		case <-s.done:
 		}
 	})
@@ -706,12 +724,10 @@ func (s *supervisor) beginShutdown(code int) {
 		}
 	}
 	s.out.System("sending SIGTERM to all processes")
-	for _, in := range s.insts {
-		if in.alive() {
-			in.state = Stopping
-			signalGroup(in.pid, syscall.SIGTERM)
-		}
+	for _, in := range s.byPid {
+		in.state = Stopping
 	}
+	s.signalAll(syscall.SIGTERM)
 	s.signalStrangers(syscall.SIGTERM)
 	s.deadline = time.NewTimer(s.opts.Timeout)
 	s.reaper.check()
@@ -728,13 +744,16 @@ func (s *supervisor) kill() {
 		s.shutting = true
 	}
 	s.out.System("sending SIGKILL to all processes")
-	for _, in := range s.insts {
-		if in.alive() {
-			signalGroup(in.pid, syscall.SIGKILL)
-		}
-	}
+	s.signalAll(syscall.SIGKILL)
 	s.signalStrangers(syscall.SIGKILL)
 	s.reaper.check()
+}
+
+// signalAll sends sig to the process group of every running instance.
+func (s *supervisor) signalAll(sig syscall.Signal) {
+	for pid := range s.byPid {
+		signalGroup(pid, sig)
+	}
 }
 
 func (s *supervisor) shutdownSignal() syscall.Signal {

@@ -189,7 +189,11 @@ func startStack(t *testing.T, text string, opts Options) *stack {
 		default:
 			st.sigs <- syscall.SIGINT
 			st.sigs <- syscall.SIGINT
-			<-st.done
+			select {
+			case <-st.done:
+			case <-time.After(20 * time.Second):
+				t.Errorf("runner did not stop on SIGINT; processes %v; output:\n%s", survivors(st.token), strings.Join(st.out.all(), "\n"))
+			}
 		}
 		killSurvivors(st.token)
 	})

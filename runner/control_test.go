@@ -1,0 +1,271 @@
+package runner
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/proctor-run/proctor/procfile"
+)
+
+// statusOf returns the status of the named instance, failing if absent.
+func statusOf(t *testing.T, r *Runner, name string) Status {
+	t.Helper()
+	all, err := r.Status()
+	require.NoError(t, err)
+	for _, st := range all {
+		if st.Name == name {
+			return st
+		}
+	}
+	t.Fatalf("no instance %s in %v", name, all)
+	return Status{}
+}
+
+func names(t *testing.T, r *Runner) []string {
+	t.Helper()
+	all, err := r.Status()
+	require.NoError(t, err)
+	var out []string
+	for _, st := range all {
+		out = append(out, st.Name+":"+string(st.State))
+	}
+	return out
+}
+
+func TestStopInstanceKeepsTheRest(t *testing.T) {
+	st := startStack(t, "web: echo up; sleep 1000\nworker: sleep 1000\n", Options{})
+	st.out.waitFor(t, `web\.1\|0\|up`)
+	require.NoError(t, st.r.Stop("web.1"))
+	assert.Equal(t, []string{"web.1:stopped", "worker.1:running"}, names(t, st.r))
+	assert.Zero(t, statusOf(t, st.r, "web.1").PID)
+	st.out.waitFor(t, `^system\|web\.1 terminated by SIGTERM$`)
+	assert.Zero(t, st.out.count(`sending SIGTERM to all`), "stopping one instance must not shut down the stack")
+	st.sigs <- syscall.SIGINT
+	assert.Equal(t, 0, st.wait())
+	st.assertNoSurvivors()
+}
+
+func TestStopTypeAndAllStoppedKeepsRunning(t *testing.T) {
+	st := startStack(t, "web: sleep 1000\n", Options{Counts: []int{2}})
+	st.out.waitFor(t, `web\.2\|2\|started`)
+	require.NoError(t, st.r.Stop("web"))
+	assert.Equal(t, []string{"web.1:stopped", "web.2:stopped"}, names(t, st.r))
+	// Nothing runs, but the user stopped it: proctor waits for more requests.
+	require.NoError(t, st.r.Restart("web.2"))
+	assert.Equal(t, Running, statusOf(t, st.r, "web.2").State)
+	st.sigs <- syscall.SIGINT
+	assert.Equal(t, 0, st.wait())
+}
+
+func TestStopIgnoringTermIsKilled(t *testing.T) {
+	st := startStack(t, "web: trap '' TERM; echo up; while :; do sleep 0.05; done\nworker: sleep 1000\n", Options{Timeout: 200 * time.Millisecond})
+	st.out.waitFor(t, `web\.1\|0\|up`)
+	require.NoError(t, st.r.Stop("web"))
+	st.out.waitFor(t, `^system\|web\.1 terminated by SIGKILL$`)
+	assert.Equal(t, Running, statusOf(t, st.r, "worker.1").State)
+}
+
+func TestUnknownNames(t *testing.T) {
+	st := startStack(t, "web: sleep 1000\nworker: sleep 1000\n", Options{Counts: []int{1, 0}})
+	st.out.waitFor(t, `web\.1\|2\|started`)
+	before := names(t, st.r)
+	for _, err := range []error{
+		st.r.Stop("wbe"),
+		st.r.Restart("web.7"),
+		st.r.Restart("worker"), // a type with no instances
+		st.r.Scale([]procfile.TypeCount{{Type: "nope", Count: 1}}),
+	} {
+		assert.ErrorIs(t, err, ErrUnknownName)
+	}
+	_, err := st.r.Attach("web.1", &bytes.Buffer{})
+	assert.ErrorIs(t, err, ErrNotTTY)
+	_, err = st.r.Attach("web", &bytes.Buffer{})
+	assert.ErrorIs(t, err, ErrUnknownName)
+	assert.Equal(t, before, names(t, st.r), "a bad request changed the stack")
+}
+
+func TestRestartInstance(t *testing.T) {
+	st := startStack(t, "web: echo up $$; sleep 1000\nworker: sleep 1000\n", Options{})
+	st.out.waitFor(t, `web\.1\|0\|up`)
+	old := statusOf(t, st.r, "web.1").PID
+	require.NoError(t, st.r.Restart("web.1"))
+	now := statusOf(t, st.r, "web.1")
+	assert.NotEqual(t, old, now.PID)
+	assert.Equal(t, Running, now.State)
+	assert.Equal(t, 1, now.Restarts)
+	assert.Equal(t, Running, statusOf(t, st.r, "worker.1").State)
+	assert.Zero(t, st.out.count(`sending SIGTERM to all`))
+	st.out.waitFor(t, fmt.Sprintf(`web\.1\|0\|up %d`, now.PID))
+}
+
+func TestRestartTypeOneAfterAnother(t *testing.T) {
+	st := startStack(t, "web: trap 'exit 0' TERM; while :; do sleep 0.02; done\n", Options{Counts: []int{3}})
+	st.out.waitFor(t, `web\.3\|2\|started`)
+	require.NoError(t, st.r.Restart("web"))
+	// The supervisor writes exits and starts itself, in the order they
+	// happen: each instance went down and came up before the next went down.
+	var order []string
+	for _, l := range st.out.all() {
+		// Exits by the trap or, before the trap was set, by the signal.
+		if name, ok := strings.CutPrefix(l, "system|"); ok && (strings.HasSuffix(name, " exited with code 0") || strings.HasSuffix(name, " terminated by SIGTERM")) {
+			order = append(order, "exit "+strings.Fields(name)[0])
+		}
+		if name, _, ok := strings.Cut(l, "|2|started with pid"); ok {
+			order = append(order, "start "+name)
+		}
+	}
+	assert.Equal(t, []string{
+		"start web.1", "start web.2", "start web.3",
+		"exit web.1", "start web.1", "exit web.2", "start web.2", "exit web.3", "start web.3",
+	}, order)
+}
+
+func TestScaleUpAndDown(t *testing.T) {
+	st := startStack(t, "web: echo $PS on $PORT; sleep 1000\nworker: sleep 1000\n", Options{Ports: procfile.Ports{Base: 46000, Step: 100}, Counts: []int{1, 0}})
+	st.out.waitFor(t, `web\.1\|0\|web\.1 on 46000`)
+	require.NoError(t, st.r.Scale([]procfile.TypeCount{{Type: "web", Count: 3}, {Type: "worker", Count: 1}}))
+	assert.Equal(t, []string{"web.1:running", "web.2:running", "web.3:running", "worker.1:running"}, names(t, st.r))
+	st.out.waitFor(t, `web\.3\|0\|web\.3 on 46002`)
+	assert.Equal(t, 46100, statusOf(t, st.r, "worker.1").Port)
+
+	require.NoError(t, st.r.Scale([]procfile.TypeCount{{Type: "web", Count: 1}}))
+	assert.Equal(t, []string{"web.1:running", "worker.1:running"}, names(t, st.r))
+	// Surplus instances stop highest number first.
+	i3 := indexOf(st.out.all(), "system|web.3 terminated by SIGTERM")
+	i2 := indexOf(st.out.all(), "system|web.2 terminated by SIGTERM")
+	require.True(t, i2 >= 0 && i3 >= 0)
+
+	require.NoError(t, st.r.Scale([]procfile.TypeCount{{Type: "worker", Count: 0}}))
+	assert.Equal(t, []string{"web.1:running"}, names(t, st.r))
+	assert.Zero(t, st.out.count(`sending SIGTERM to all`))
+	st.sigs <- syscall.SIGINT
+	assert.Equal(t, 0, st.wait())
+	st.assertNoSurvivors()
+}
+
+func TestScaleRejectsBadCounts(t *testing.T) {
+	st := startStack(t, "web: sleep 1000\nrelease: true\n", Options{Ports: procfile.Ports{Base: 65530, Step: 1}, Counts: []int{1, 0}})
+	st.out.waitFor(t, `web\.1\|2\|started`)
+	assert.ErrorContains(t, st.r.Scale([]procfile.TypeCount{{Type: "web", Count: 10}}), "outside 1-65535")
+	assert.ErrorContains(t, st.r.Scale([]procfile.TypeCount{{Type: "release", Count: 1}}), "cannot be scaled")
+	assert.Equal(t, []string{"web.1:running"}, names(t, st.r))
+}
+
+func indexOf(lines []string, want string) int {
+	for i, l := range lines {
+		if l == want {
+			return i
+		}
+	}
+	return -1
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func TestAttach(t *testing.T) {
+	st := startStack(t, "echo: echo ready; while read -r line; do echo \"got $line\"; done\nother: sleep 1000\n", Options{TTY: true})
+	st.out.waitFor(t, `^echo\.1\|0\|ready$`)
+	var seen syncBuffer
+	a, err := st.r.Attach("echo.1", &seen)
+	require.NoError(t, err)
+	_, err = a.Write([]byte("hello\r"))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return strings.Contains(seen.String(), "got hello") }, 10*time.Second, 5*time.Millisecond, "attached output: %q", seen.String())
+	st.out.waitFor(t, `^echo\.1\|0\|got hello$`)
+	require.NoError(t, a.Resize(WindowSize{Rows: 50, Cols: 100}))
+	require.NoError(t, a.Close())
+	assert.Equal(t, Running, statusOf(t, st.r, "echo.1").State, "detaching must leave the instance running")
+	st.sigs <- syscall.SIGINT
+	assert.Equal(t, 0, st.wait())
+}
+
+func TestAttachEndsWhenInstanceExits(t *testing.T) {
+	st := startStack(t, "a: read -r line; echo bye; exit 0\nb: sleep 1000\n", Options{TTY: true, CanDie: []string{"a"}})
+	st.out.waitFor(t, `^a\.1\|2\|started`)
+	var seen syncBuffer
+	a, err := st.r.Attach("a.1", &seen)
+	require.NoError(t, err)
+	_, err = a.Write([]byte("x\r"))
+	require.NoError(t, err)
+	select {
+	case <-a.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("attachment did not end when the instance exited")
+	}
+	assert.Contains(t, seen.String(), "bye")
+	require.NoError(t, a.Close())
+}
+
+// TestConcurrentControl has many clients restart and scale at once; then
+// the status must match the real processes.
+func TestConcurrentControl(t *testing.T) {
+	st := startStack(t, "web: sleep 1000\nworker: sleep 1000\n", Options{Counts: []int{2, 1}})
+	st.out.waitFor(t, `worker\.1\|2\|started`)
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			var err error
+			switch i % 4 {
+			case 0:
+				err = st.r.Restart("web")
+			case 1:
+				err = st.r.Scale([]procfile.TypeCount{{Type: "web", Count: 1 + i%3}})
+			case 2:
+				err = st.r.Scale([]procfile.TypeCount{{Type: "worker", Count: i % 3}})
+			case 3:
+				err = st.r.Restart("web.1")
+			}
+			if err != nil {
+				assert.ErrorIs(t, err, ErrUnknownName, "request %d", i) // a type may be scaled to 0 meanwhile
+			}
+		})
+	}
+	wg.Wait()
+	all, err := st.r.Status()
+	require.NoError(t, err)
+	live := map[int]bool{}
+	for _, s := range all {
+		assert.Equal(t, Running, s.State, "%s", s.Name)
+		require.NotZero(t, s.PID, "%s", s.Name)
+		assert.True(t, processExists(s.PID), "%s: pid %d in status is not a live process", s.Name, s.PID)
+		live[s.PID] = true
+	}
+	// Every process with the test token is an instance's shell or its
+	// sleep (the guardian gets no environment from the stack).
+	require.Eventually(t, func() bool {
+		return len(survivors(st.token)) == 2*len(all) // sh and its sleep
+	}, 10*time.Second, 10*time.Millisecond, "status %v, processes %v", all, survivors(st.token))
+	st.sigs <- syscall.SIGINT
+	assert.Equal(t, 0, st.wait())
+	st.assertNoSurvivors()
+}
+
+func processExists(pid int) bool {
+	_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
+	return err == nil
+}
