@@ -263,8 +263,8 @@ func (s *supervisor) restartEach(insts []*instance, done func(error)) {
 		return
 	}
 	in := insts[0]
-	if !slices.Contains(s.insts, in) {
-		s.restartEach(insts[1:], done) // scaled away meanwhile
+	if in.removed || !slices.Contains(s.insts, in) {
+		s.restartEach(insts[1:], done) // being scaled away, or gone
 		return
 	}
 	oldGen := in.gen
@@ -315,7 +315,7 @@ func (r *Runner) Scale(counts []procfile.TypeCount) error {
 		// exit, unless a later request took them back.
 		s.await(func() bool {
 			for _, in := range surplus {
-				if in.alive() && in.removed {
+				if in.alive() && in.removed && in.userStop {
 					return false
 				}
 			}
