@@ -384,7 +384,7 @@ func (s *supervisor) finished() bool {
 	if !s.shutting || len(s.byPid) > 0 {
 		return false
 	}
-	if s.guard != nil && s.guard.pid != 0 && s.onlyGuardianLeft() {
+	if s.guard != nil && s.guard.w != nil && s.onlyGuardianLeft() {
 		s.guard.close()
 	}
 	return s.childrenGone
@@ -612,7 +612,12 @@ func (s *supervisor) onReap(ev exitEvent) {
 	s.checkLingering()
 	if s.shutting {
 		in.state = Stopped
-		s.signalStrangers(s.shutdownSignal())
+		// Descendants orphaned since shutdown began have come back to
+		// proctor: look for them once every instance is gone (one /proc
+		// scan, not one per exit).
+		if len(s.byPid) == 0 {
+			s.signalStrangers(s.shutdownSignal())
+		}
 		return
 	}
 	s.afterExit(in, code)
