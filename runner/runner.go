@@ -73,7 +73,8 @@ type Options struct {
 	// Timeout is the grace period between SIGTERM and SIGKILL at shutdown;
 	// zero means 5 seconds.
 	Timeout time.Duration
-	// CanDie lists process types whose exit does not stop the stack.
+	// CanDie lists process types whose exit does not stop the stack; "all"
+	// means every type.
 	CanDie []string
 	// Restart lists process types restarted when they exit; "all" means
 	// every type.
@@ -660,7 +661,7 @@ func (s *supervisor) afterExit(in *instance, code int) {
 				s.start(in)
 			}
 		})
-	case s.canDie[in.Type]:
+	case s.canDie["all"] || s.canDie[in.Type]:
 		in.state = Exited
 		if s.nothingLeft() {
 			s.out.System("every process has exited")
