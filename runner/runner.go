@@ -771,10 +771,13 @@ func (s *supervisor) shutdownSignal() syscall.Signal {
 
 // signalStrangers sends sig to every child of proctor that is not an
 // instance (descendants adopted as a subreaper), and to its group, once per
-// signal.
+// signal. The guardian is not a stranger: it exits when told bye.
 func (s *supervisor) signalStrangers(sig syscall.Signal) {
 	for _, c := range listChildren() {
 		if _, ok := s.byPid[c.pid]; ok || s.signalled[c.pid] == sig {
+			continue
+		}
+		if s.guard != nil && c.pid == s.guard.pid {
 			continue
 		}
 		s.signalled[c.pid] = sig
