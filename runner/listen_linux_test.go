@@ -1,0 +1,79 @@
+package runner
+
+import (
+	"net"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+func TestListeningPorts(t *testing.T) {
+	var want = map[int]bool{}
+	var listening []int
+	for _, addr := range []string{"127.0.0.1:0", "[::1]:0"} {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Logf("no listener on %s: %v", addr, err) // a machine without IPv6
+			continue
+		}
+		defer l.Close()
+		port := l.Addr().(*net.TCPAddr).Port
+		want[port] = true
+		listening = append(listening, port)
+	}
+	require.NotEmpty(t, listening)
+	// A port that was bound and closed again: nothing listens there.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	want[closed] = true
+
+	t.Run("sock_diag", func(t *testing.T) {
+		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
+		if err != nil {
+			t.Skipf("no sock_diag netlink socket here: %v", err)
+		}
+		defer unix.Close(fd)
+		got := map[int]bool{}
+		buf := make([]byte, diagBufSize)
+		require.NoError(t, diagListening(fd, unix.AF_INET, buf, want, got))
+		assert.True(t, got[listening[0]], "diagListening: port %d listens on 127.0.0.1, got %v", listening[0], got)
+		assert.False(t, got[closed], "diagListening: port %d is closed, got %v", closed, got)
+	})
+	t.Run("listeningPorts", func(t *testing.T) {
+		got := listeningPorts(want)
+		for _, port := range listening {
+			assert.True(t, got[port], "listeningPorts: port %d listens, got %v", port, got)
+		}
+		assert.False(t, got[closed], "listeningPorts: port %d is closed, got %v", closed, got)
+	})
+	t.Run("proc", func(t *testing.T) {
+		got := map[int]bool{}
+		procListening("/proc/net/tcp", want, got)
+		procListening("/proc/net/tcp6", want, got)
+		for _, port := range listening {
+			assert.True(t, got[port], "procListening: port %d listens, got %v", port, got)
+		}
+		assert.False(t, got[closed], "procListening: port %d is closed, got %v", closed, got)
+	})
+}
+
+// BenchmarkListeningPorts is the cost of one readiness probe.
+func BenchmarkListeningPorts(b *testing.B) {
+	want := map[int]bool{5000: true, 5001: true}
+	b.Run("netlink", func(b *testing.B) {
+		for b.Loop() {
+			listeningPorts(want)
+		}
+	})
+	b.Run("proc", func(b *testing.B) {
+		up := map[int]bool{}
+		for b.Loop() {
+			procListening("/proc/net/tcp", want, up)
+			procListening("/proc/net/tcp6", want, up)
+		}
+	})
+}
