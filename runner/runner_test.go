@@ -124,6 +124,19 @@ func (r *recorder) waitFor(t *testing.T, pattern string) string {
 	}
 }
 
+// waitCount waits until n lines match pattern, failing at the deadline.
+func (r *recorder) waitCount(t *testing.T, pattern string, n int) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for r.count(pattern) < n {
+		select {
+		case <-r.changed:
+		case <-deadline:
+			t.Fatalf("%d lines matching %q, want %d; got:\n%s", r.count(pattern), pattern, n, strings.Join(r.all(), "\n"))
+		}
+	}
+}
+
 func (r *recorder) count(pattern string) int {
 	re := regexp.MustCompile(pattern)
 	n := 0
@@ -361,7 +374,7 @@ func TestRestartWithBackoff(t *testing.T) {
 	st := startStack(t, "web: sleep 1000\nflaky: echo run; exit 1\n", Options{Restart: []string{"flaky"}})
 	st.out.waitFor(t, `^system\|restarting flaky\.1 in 1s \(restart 1\)$`)
 	st.out.waitFor(t, `^system\|restarting flaky\.1 in 2s \(restart 2\)$`)
-	assert.Equal(t, 2, st.out.count(`^flaky\.1\|0\|run$`))
+	st.out.waitCount(t, `^flaky\.1\|0\|run$`, 2)
 	status, err := st.r.Status()
 	require.NoError(t, err)
 	assert.Equal(t, 2, status[1].Restarts)
