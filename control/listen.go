@@ -1,0 +1,137 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// InUseError is returned by Listen when a live proctor already serves the
+// socket.
+type InUseError struct {
+	Path string
+	// PID is the running proctor's pid; 0 when it did not say.
+	PID int
+	// Err says why the pid is unknown, when it is.
+	Err error
+}
+
+func (e *InUseError) Error() string {
+	if e.PID > 0 {
+		return fmt.Sprintf("a proctor is already running here (pid %d, socket %s)", e.PID, e.Path)
+	}
+	return fmt.Sprintf("a proctor is already running here (socket %s is in use: %v)", e.Path, e.Err)
+}
+
+func (e *InUseError) Unwrap() error { return e.Err }
+
+// probeTimeout bounds how long Listen waits for a live socket to say whose
+// it is.
+const probeTimeout = 2 * time.Second
+
+// listen creates the socket at path with mode 0600 (see the package doc)
+// and returns its listener and the socket file's identity.
+func listen(path string) (*net.UnixListener, os.FileInfo, error) {
+	dir := filepath.Dir(path)
+	// A short name: socket paths are limited to about 104 bytes.
+	tmp, err := os.MkdirTemp(dir, ".ps")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer os.RemoveAll(tmp)
+	bound := filepath.Join(tmp, "s")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: bound, Net: "unix"})
+	if err != nil {
+		return nil, nil, err
+	}
+	// The file moves to path; Close removes it there, and only if it is
+	// still ours.
+	l.SetUnlinkOnClose(false)
+	if err := os.Chmod(bound, 0o600); err != nil {
+		l.Close()
+		return nil, nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		err = place(bound, path)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) || attempt == 3 {
+			l.Close()
+			return nil, nil, err
+		}
+		if err := clearStale(path); err != nil {
+			l.Close()
+			return nil, nil, err
+		}
+	}
+	ident, err := os.Lstat(path)
+	if err != nil {
+		l.Close()
+		return nil, nil, err
+	}
+	return l, ident, nil
+}
+
+// place gives the socket at bound the name path, failing with
+// fs.ErrExist when path exists. It links, which fails on an existing name;
+// where the file system has no hard links it renames after checking that
+// nothing is at path.
+func place(bound, path string) error {
+	err := os.Link(bound, path)
+	if err == nil || errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	if _, serr := os.Lstat(path); serr == nil {
+		return fs.ErrExist
+	}
+	if rerr := os.Rename(bound, path); rerr != nil {
+		return err
+	}
+	return nil
+}
+
+// clearStale looks at the file at path: a socket that refuses connections
+// was left by a proctor that died and is removed; a live one gives an
+// *InUseError; anything else is an error. It returns nil when path is free
+// to take.
+func clearStale(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Type() != fs.ModeSocket {
+		return fmt.Errorf("%s exists and is not a socket; remove it, or choose another path with --socket", path)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+	defer cancel()
+	c := &Client{Path: path}
+	info, err := c.Info(ctx)
+	switch {
+	case err == nil:
+		return &InUseError{Path: path, PID: info.PID}
+	case errors.Is(err, ErrNoProctor) && errors.Is(err, syscall.ECONNREFUSED):
+		// Remove it only if it is still the file that refused.
+		if now, err := os.Lstat(path); err == nil && os.SameFile(fi, now) {
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("remove the stale socket: %w", err)
+			}
+		}
+		return nil
+	case errors.Is(err, ErrNoProctor):
+		return nil // gone meanwhile
+	case errors.Is(err, syscall.EACCES):
+		return fmt.Errorf("%s is a socket of another user (%w); choose another path with --socket", path, err)
+	default:
+		return &InUseError{Path: path, Err: err}
+	}
+}
