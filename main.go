@@ -131,7 +131,8 @@ current directory as "key: value" lines.`,
 	root.SetVersionTemplate("proctor {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.CompletionOptions.HiddenDefaultCmd = false
-	root.AddCommand(newCheckCmd(h), newRunCmd(h), newStartCmd(h), newVersionCmd(h), newExportCmd(h), newGuardianCmd(h))
+	root.AddCommand(newCheckCmd(h), newRunCmd(h), newStartCmd(h), newVersionCmd(h), newExportCmd(h), newGuardianCmd(h),
+		newPsCmd(h), newRestartCmd(h), newStopCmd(h), newScaleCmd(h), newLogsCmd(h), newAttachCmd(h))
 	return root
 }
 

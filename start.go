@@ -32,6 +32,7 @@ type startFlags struct {
 	canDie    []string
 	restart   []string
 	noRelease bool
+	socket    string
 }
 
 func newStartCmd(h *host) *cobra.Command {
@@ -65,6 +66,7 @@ When one instance exits, the others are stopped (unless --can-die or
 	fl.StringSliceVar(&f.canDie, "can-die", nil, "process types that may exit without stopping the others (comma-separated; may repeat)")
 	fl.StringSliceVar(&f.restart, "restart", nil, `process types restarted when they exit, or "all" (comma-separated; may repeat)`)
 	fl.BoolVar(&f.noRelease, "no-release", false, "skip the release entry (run once before the others by default)")
+	fl.StringVar(&f.socket, "socket", "", socketFlagHelp+"; ps, restart, stop, scale, logs and attach talk to it")
 	return cmd
 }
 
@@ -140,7 +142,13 @@ func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error 
 	if err != nil {
 		return &exitError{exitUsage, err}
 	}
+	stopControl, err := serveControl(h, f.socket, a, r, mux)
+	if err != nil {
+		mux.Close()
+		return err
+	}
 	code, err := r.Run()
+	stopControl()
 	closeErr := mux.Close()
 	if err != nil {
 		return &exitError{exitFail, err}

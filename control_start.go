@@ -1,0 +1,65 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/proctor-run/proctor/control"
+	"github.com/proctor-run/proctor/output"
+	"github.com/proctor-run/proctor/procfile"
+	"github.com/proctor-run/proctor/runner"
+)
+
+// stackBackend is what start serves on its control socket: the runner for
+// requests, the output for logs.
+type stackBackend struct {
+	r     *runner.Runner
+	mux   *output.Mux
+	types []string
+}
+
+func (b stackBackend) Status() ([]runner.Status, error)        { return b.r.Status() }
+func (b stackBackend) Types() []string                         { return b.types }
+func (b stackBackend) Restart(name string) error               { return b.r.Restart(name) }
+func (b stackBackend) Stop(name string) error                  { return b.r.Stop(name) }
+func (b stackBackend) Scale(counts []procfile.TypeCount) error { return b.r.Scale(counts) }
+
+func (b stackBackend) Attach(name string, out io.Writer) (control.Attachment, error) {
+	a, err := b.r.Attach(name, out)
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (b stackBackend) Logs(w io.Writer, filter func(string) bool, color bool) func() {
+	return b.mux.Subscribe(w, filter, color)
+}
+
+// serveControl creates start's control socket and serves the stack on it
+// until stop is called. A live proctor on the socket is an error (exit 2),
+// as is a socket the user chose (--socket, $PROCTOR_SOCKET) that cannot be
+// created; when the default one cannot be (a read-only root), start runs
+// on without it, after a warning.
+func serveControl(h *host, flag string, a *app, r *runner.Runner, mux *output.Mux) (stop func(), err error) {
+	path, explicit := socketPath(h, flag, a.root)
+	srv, err := control.Listen(path, stackBackend{r: r, mux: mux, types: procfile.Names(a.entries)})
+	if err != nil {
+		var inUse *control.InUseError
+		if errors.As(err, &inUse) || explicit {
+			return nil, &exitError{exitUsage, err}
+		}
+		fmt.Fprintf(h.stderr, "proctor: %v (ps, restart, stop, scale, logs and attach will not work; choose a socket with --socket)\n", err)
+		return func() {}, nil
+	}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		srv.Serve()
+	}()
+	return func() {
+		srv.Close()
+		<-served
+	}, nil
+}
