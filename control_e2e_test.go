@@ -245,6 +245,27 @@ func TestControlSocketLocation(t *testing.T) {
 	})
 }
 
+// TestControlSocketCannotBeCreated: without its default socket, start
+// warns and runs; a socket the user named must work or start refuses.
+func TestControlSocketCannotBeCreated(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	// A root whose socket path would be longer than any system takes.
+	root := filepath.Join(dir, strings.Repeat("r", 120))
+	writeFiles(t, root, map[string]string{"Procfile": ctlTwo})
+	p := ctlStart(t, runOptions{dir: dir}, []string{"web.1", "worker.1"}, "-d", root)
+	waitFor(t, 10*time.Second, func() bool { return strings.Contains(p.Stderr(), "will not work") }, "a warning")
+	assert.Regexp(t, `^proctor: control socket \S+/r+/\.proctor\.sock: the path is too long for a socket: choose one of at most \d+ bytes with --socket\n`+
+		`proctor: runtime control is off: ps, restart, stop, scale, logs and attach will not work\n$`, p.Stderr())
+	ctlStop(t, p)
+
+	got := runCLI(t, root, "start", "--socket", filepath.Join(dir, "missing", "p.sock"))
+	assert.Equal(t, 2, got.Code)
+	missing := filepath.Join(dir, "missing")
+	assert.Regexp(t, "^proctor: control socket "+regexp.QuoteMeta(missing)+`/p.sock: .*: no such file or directory\n$`, got.Stderr)
+	assert.Empty(t, got.Stdout, "nothing started")
+}
+
 func TestControlNoProctor(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

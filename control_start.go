@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/proctor-run/proctor/control"
 	"github.com/proctor-run/proctor/output"
@@ -50,7 +51,11 @@ func serveControl(h *host, flag string, a *app, r *runner.Runner, mux *output.Mu
 		if errors.As(err, &inUse) || explicit {
 			return nil, &exitError{exitUsage, err}
 		}
-		fmt.Fprintf(h.stderr, "proctor: %v (ps, restart, stop, scale, logs and attach will not work; choose a socket with --socket)\n", err)
+		hint := ""
+		if !strings.Contains(err.Error(), "--socket") {
+			hint = "; --socket chooses another"
+		}
+		fmt.Fprintf(h.stderr, "proctor: %v\nproctor: runtime control is off: ps, restart, stop, scale, logs and attach will not work%s\n", err, hint)
 		return func() {}, nil
 	}
 	served := make(chan struct{})

@@ -83,6 +83,9 @@ func (cc *clientConn) readErr(err error) error {
 
 // dial connects to the socket and checks that it is served by this user.
 func (c *Client) dial(ctx context.Context) (*net.UnixConn, error) {
+	if len(c.Path) > maxSocketPath {
+		return nil, fmt.Errorf("cannot connect to %s: the path is too long for a socket (at most %d bytes)", c.Path, maxSocketPath)
+	}
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "unix", c.Path)
 	if err != nil {
@@ -243,8 +246,10 @@ func (c *Client) Logs(ctx context.Context, names []string, color bool, w io.Writ
 // WriteError is an error writing a stream to the caller's writer.
 type WriteError struct{ Err error }
 
+// Error says that the write failed and why.
 func (e *WriteError) Error() string { return "write: " + e.Err.Error() }
 
+// Unwrap returns the write's error.
 func (e *WriteError) Unwrap() error { return e.Err }
 
 // Attach connects to the terminal of a running instance of a stack started

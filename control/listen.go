@@ -22,6 +22,7 @@ type InUseError struct {
 	Err error
 }
 
+// Error names the running proctor's pid, or why it is unknown.
 func (e *InUseError) Error() string {
 	if e.PID > 0 {
 		return fmt.Sprintf("a proctor is already running here (pid %d, socket %s)", e.PID, e.Path)
@@ -29,7 +30,12 @@ func (e *InUseError) Error() string {
 	return fmt.Sprintf("a proctor is already running here (socket %s is in use: %v)", e.Path, e.Err)
 }
 
+// Unwrap returns why the pid is unknown, or nil.
 func (e *InUseError) Unwrap() error { return e.Err }
+
+// maxSocketPath is the longest socket path the system takes (sun_path
+// less its terminating zero): 107 bytes on Linux, 103 on macOS.
+var maxSocketPath = len(syscall.RawSockaddrUnix{}.Path) - 1
 
 // probeTimeout bounds how long Listen waits for a live socket to say whose
 // it is.
@@ -46,6 +52,9 @@ func listen(path string) (*net.UnixListener, os.FileInfo, error) {
 	}
 	defer os.RemoveAll(tmp)
 	bound := filepath.Join(tmp, "s")
+	if len(bound) > maxSocketPath {
+		return nil, nil, fmt.Errorf("the path is too long for a socket: choose one of at most %d bytes with --socket", maxSocketPath-(len(bound)-len(path)))
+	}
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: bound, Net: "unix"})
 	if err != nil {
 		return nil, nil, err

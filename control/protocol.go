@@ -63,7 +63,9 @@ const (
 
 // Request is one request line.
 type Request struct {
-	Version int    `json:"version"`
+	// Version is the protocol version of the client: Version.
+	Version int `json:"version"`
+	// Command is one of the Cmd constants.
 	Command string `json:"command"`
 	// Name is the instance or type of restart, stop and attach.
 	Name string `json:"name,omitempty"`
@@ -87,8 +89,10 @@ type TypeCount struct {
 
 // Response is one response line.
 type Response struct {
-	Version int  `json:"version"`
-	OK      bool `json:"ok"`
+	// Version is the protocol version of the server: Version.
+	Version int `json:"version"`
+	// OK reports whether the request succeeded.
+	OK bool `json:"ok"`
 	// Code and Error describe a failure (OK false).
 	Code  string `json:"code,omitempty"`
 	Error string `json:"error,omitempty"`
@@ -119,6 +123,7 @@ type Error struct {
 	Message string
 }
 
+// Error returns the server's message.
 func (e *Error) Error() string { return e.Message }
 
 // errTooLong is returned by readLine for a line longer than its limit.

@@ -129,6 +129,21 @@ func TestListenErrors(t *testing.T) {
 	assert.Contains(t, err.Error(), "control socket ")
 }
 
+func TestSocketPathTooLong(t *testing.T) {
+	dir := t.TempDir()
+	long := filepath.Join(dir, strings.Repeat("d", maxSocketPath-len(dir)-2))
+	require.NoError(t, os.Mkdir(long, 0o700))
+	path := filepath.Join(long, "s")
+	_, err := Listen(path, newFakeBackend(t))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the path is too long for a socket: choose one of at most ")
+	_, err = (&Client{Path: path + strings.Repeat("x", 10)}).Status(testContext(t, 5*time.Second))
+	assert.ErrorContains(t, err, "the path is too long for a socket")
+	entries, err := os.ReadDir(long)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "nothing left behind")
+}
+
 func TestNoProctor(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "p.sock")
 	_, err := (&Client{Path: path}).Status(testContext(t, 5*time.Second))
