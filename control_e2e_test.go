@@ -493,26 +493,6 @@ func TestControlStaleSocketReplaced(t *testing.T) {
 	assert.ErrorIs(t, err, fs.ErrNotExist)
 }
 
-// ctlGuardian returns the pid of proctor's guardian, or 0.
-func ctlGuardian(proctor int) int {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		stat, _ := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if !bytes.Contains(cmdline, []byte(guardianCommand)) {
-			continue
-		}
-		if _, ppid, ok := ctlStat(stat); ok && ppid == proctor {
-			return pid
-		}
-	}
-	return 0
-}
-
 // ctlStat parses the state and parent pid out of /proc/PID/stat.
 func ctlStat(stat []byte) (state byte, ppid int, ok bool) {
 	i := bytes.LastIndexByte(stat, ')')
@@ -794,13 +774,102 @@ func TestControlAttachNeedsTTY(t *testing.T) {
 	ctlStop(t, p)
 }
 
+// ctlRaceBinary is proctor built with the race detector, next to the
+// proctor binary (TestMain removes that directory).
+var ctlRaceBinary = sync.OnceValues(func() (string, error) {
+	path := filepath.Join(filepath.Dir(proctorBin), "proctor-race")
+	out, err := exec.Command("go", "build", "-race", "-o", path, ".").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build -race: %v\n%s", err, out)
+	}
+	return path, nil
+})
+
+// ctlProc is a proctor run from a binary of the test's choosing, in the
+// background; cleanup kills its group and whatever carries its token.
+type ctlProc struct {
+	cmd   *exec.Cmd
+	token string
+	out   ctlBuffer
+	err   ctlBuffer
+	done  chan struct{}
+}
+
+// ctlBuffer is a bytes.Buffer safe for concurrent use.
+type ctlBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *ctlBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *ctlBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func ctlStartBin(t *testing.T, bin string, opts runOptions, args ...string) *ctlProc {
+	t.Helper()
+	opts.token = newToken(t)
+	p := &ctlProc{token: opts.token, done: make(chan struct{})}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Dir = opts.dir
+	// A race report ends proctor with code 66 at once.
+	p.cmd.Env = append(opts.environ(), "GORACE=halt_on_error=1 exitcode=66 atexit_sleep_ms=0")
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.err
+	p.cmd.WaitDelay = 2 * time.Second
+	require.NoError(t, p.cmd.Start())
+	go func() {
+		defer close(p.done)
+		p.cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			t.Errorf("proctor pid %d still running 10s after SIGKILL", p.cmd.Process.Pid)
+		}
+		for range 1000 {
+			left := processesWithToken(p.token)
+			if len(left) == 0 {
+				break
+			}
+			for _, pid := range left {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if t.Failed() {
+			t.Logf("proctor %q (pid %d)\nstdout:\n%s\nstderr:\n%s", args, p.cmd.Process.Pid, p.out.String(), p.err.String())
+		}
+	})
+	return p
+}
+
 // TestControlConcurrentClients: 20 clients restarting and scaling at once
 // leave a stack whose ps matches the processes that really run (in /proc),
-// and the stack never shuts down.
+// and the stack never shuts down. Under -race, the proctor serving them is
+// race-instrumented too.
 func TestControlConcurrentClients(t *testing.T) {
 	t.Parallel()
+	bin := proctorBin
+	if ctlRaceEnabled {
+		var err error
+		bin, err = ctlRaceBinary()
+		require.NoError(t, err)
+	}
 	dir := newAppDir(t, map[string]string{"Procfile": "web: exec sleep 1000\nworker: exec sleep 1000\nclock: exec sleep 1000\n"})
-	p := ctlStart(t, runOptions{dir: dir}, []string{"web.1", "worker.1", "clock.1"}, "-t", "2")
+	p := ctlStartBin(t, bin, runOptions{dir: dir}, "start", "-t", "2")
+	waitFor(t, 20*time.Second, func() bool {
+		return strings.Count(p.out.String(), "started with pid") == 3
+	}, "the stack to start")
 	ops := [][]string{
 		{"restart", "web"}, {"restart", "worker.1"}, {"scale", "web=3,clock=0"}, {"scale", "web=1"},
 		{"scale", "worker=2,clock=2"}, {"stop", "clock"}, {"restart", "clock"}, {"scale", "clock=1,worker=1"}, {"ps"},
@@ -823,9 +892,9 @@ func TestControlConcurrentClients(t *testing.T) {
 		}
 	}
 	// Each instance in ps runs, as a child of proctor, with the pid ps
-	// gives; every child of proctor is an instance in ps (or the guardian).
+	// gives; every child of proctor is an instance in ps (the guardian
+	// carries no token).
 	procs := ctlPs(t, runOptions{dir: dir})
-	guardian := ctlGuardian(p.Pid())
 	var want []int
 	for _, pr := range procs {
 		if pr.State != "running" && pr.State != "stopped" {
@@ -836,9 +905,9 @@ func TestControlConcurrentClients(t *testing.T) {
 		}
 	}
 	var children []int
-	for _, pid := range processesWithToken(p.Token()) {
+	for _, pid := range processesWithToken(p.token) {
 		stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if state, ppid, ok := ctlStat(stat); ok && ppid == p.Pid() && pid != guardian && state != 'Z' {
+		if state, ppid, ok := ctlStat(stat); ok && ppid == p.cmd.Process.Pid && state != 'Z' {
 			children = append(children, pid)
 		}
 	}
@@ -849,8 +918,16 @@ func TestControlConcurrentClients(t *testing.T) {
 		next[pr.Type]++
 		assert.Equal(t, fmt.Sprintf("%s.%d", pr.Type, next[pr.Type]), pr.Name)
 	}
-	ctlNoShutdown(t, p)
-	ctlStop(t, p)
+	assert.NotContains(t, p.out.String(), shutdownLine, "a control request shut the stack down")
+
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGINT))
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("proctor did not stop")
+	}
+	assert.Equal(t, 0, exitCode(p.cmd.ProcessState), "stderr: %s", p.err.String())
+	assert.NotContains(t, p.err.String(), "DATA RACE")
 }
 
 func TestControlCompletion(t *testing.T) {

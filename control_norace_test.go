@@ -1,0 +1,7 @@
+//go:build !race
+
+package main
+
+// ctlRaceEnabled reports whether the tests run under the race detector;
+// TestControlConcurrentClients then runs a race-instrumented proctor too.
+const ctlRaceEnabled = false
