@@ -83,9 +83,8 @@ func interruptContext(h *host) (ctx context.Context, stop func()) {
 		for {
 			select {
 			case sig := <-h.sigs:
-				switch sig {
-				case syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP:
-					cancel(&interrupted{sig.(syscall.Signal)})
+				if s, ok := sig.(syscall.Signal); ok && (s == syscall.SIGINT || s == syscall.SIGTERM || s == syscall.SIGHUP) {
+					cancel(&interrupted{s})
 					return
 				}
 			case <-quit:
