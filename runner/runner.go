@@ -578,7 +578,10 @@ func (s *supervisor) drain() {
 
 func (s *supervisor) onReap(ev exitEvent) {
 	if ev.noChildren {
-		s.childrenGone = true
+		// The event may be stale: the reaper's first pass finds no child
+		// before anything is spawned, and a pass may find none just before
+		// a spawn. Ask the kernel again, without reaping.
+		s.childrenGone = !hasChildren()
 		return
 	}
 	s.checkLingering()

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"errors"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -28,3 +29,14 @@ func becomeSubreaper() error {
 
 // subreaper reports whether orphaned descendants come back to proctor.
 const subreaper = true
+
+// hasChildren reports whether proctor has a child, running or not yet
+// reaped. It uses WNOWAIT, so it takes no exit status from the reaper.
+func hasChildren() bool {
+	var info unix.Siginfo
+	var err error = unix.EINTR
+	for errors.Is(err, unix.EINTR) {
+		err = unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	}
+	return !errors.Is(err, unix.ECHILD)
+}
