@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -435,10 +436,27 @@ func (s *supervisor) sortInstances() {
 type Attachment struct {
 	term *os.File
 	sink *sink
+
+	mu     sync.Mutex
+	closed bool
 }
 
-// Write sends keystrokes to the instance's terminal.
-func (a *Attachment) Write(p []byte) (int, error) { return a.term.Write(p) }
+// errDetached is returned by Write after Close.
+var errDetached = errors.New("detached")
+
+// Write sends keystrokes to the instance's terminal. It blocks while the
+// terminal's input buffer is full (the instance does not read), until Close.
+func (a *Attachment) Write(p []byte) (int, error) {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return 0, errDetached
+	}
+	// Another attachment's Close may have left a deadline in the past.
+	a.term.SetWriteDeadline(time.Time{})
+	a.mu.Unlock()
+	return a.term.Write(p)
+}
 
 // Resize sets the instance's window size; it gets SIGWINCH.
 func (a *Attachment) Resize(size WindowSize) error { return SetWindowSize(a.term, size) }
@@ -447,8 +465,15 @@ func (a *Attachment) Resize(size WindowSize) error { return SetWindowSize(a.term
 func (a *Attachment) Done() <-chan struct{} { return a.sink.done }
 
 // Close detaches: output stops being copied; the instance keeps running.
-// It returns once nothing more will be written to the Attach writer.
+// A Write blocked on a terminal nobody reads is woken and fails. Close
+// returns once nothing more will be written to the Attach writer.
 func (a *Attachment) Close() error {
+	a.mu.Lock()
+	a.closed = true
+	// The deadline is the terminal's, shared by every attachment of the
+	// instance; their next Write clears it.
+	a.term.SetWriteDeadline(time.Unix(1, 0))
+	a.mu.Unlock()
 	a.sink.close()
 	return nil
 }

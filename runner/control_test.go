@@ -3,9 +3,11 @@ package runner
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -268,4 +270,35 @@ func TestConcurrentControl(t *testing.T) {
 func processExists(pid int) bool {
 	_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
 	return err == nil
+}
+
+func TestDetachWakesBlockedWrite(t *testing.T) {
+	// The instance never reads its terminal: keystrokes fill the pty's
+	// input buffer and Write blocks until the attachment is closed.
+	st := startStack(t, "deaf: echo ready; sleep 1000\n", Options{TTY: true})
+	st.out.waitFor(t, `^deaf\.1\|0\|ready$`)
+	a, err := st.r.Attach("deaf.1", io.Discard)
+	require.NoError(t, err)
+	var attempted atomic.Int64
+	wrote := make(chan error, 1)
+	go func() {
+		chunk := bytes.Repeat([]byte("x"), 4096)
+		for {
+			attempted.Add(int64(len(chunk)))
+			if _, err := a.Write(chunk); err != nil {
+				wrote <- err
+				return
+			}
+		}
+	}()
+	// The pty holds about 4 KiB of input: by the third chunk Write blocks.
+	require.Eventually(t, func() bool { return attempted.Load() >= 3*4096 }, 10*time.Second, time.Millisecond)
+	require.NoError(t, a.Close())
+	select {
+	case err := <-wrote:
+		assert.Error(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not wake the blocked Write")
+	}
+	assert.Equal(t, Running, statusOf(t, st.r, "deaf.1").State)
 }
