@@ -14,9 +14,12 @@
 //
 // # Lines
 //
-// Each Copy call reads its child's pipe into a buffer of its own that
-// starts at 16 KiB, grows to 64 KiB for a fast child, and beyond only while
-// a line longer than that is incomplete. A line ends at "\n"; "\r\n" is one
+// Each Copy call reads its child's pipe into a buffer that starts at
+// 16 KiB, grows to 64 KiB for a fast child, and beyond only while a line
+// longer than that is incomplete. Reading a pipe or pty on Linux, it holds
+// the buffer only while there is output to read or a partial line to keep:
+// once the pipe is drained it gives the buffer back to a pool and waits for
+// readability without one, so quiet children cost no buffer memory. A line ends at "\n"; "\r\n" is one
 // line end. Lines up to MaxLine (1 MiB) are written whole; a longer one is
 // written in MaxLine pieces, each with its prefix, so a reader never holds
 // more than about MaxLine+64 KiB, whatever the child writes. A last line

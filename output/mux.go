@@ -61,7 +61,9 @@ var ErrBlocked = errors.New("output blocked")
 
 // Sizes of the reader buffers and queues. A reader starts small, grows to
 // fastBuf when reads fill its buffer (a fast child) and beyond only for a
-// line longer than that, up to MaxLine and some room to read into.
+// line longer than that, up to MaxLine and some room to read into. Reading
+// from a pipe or pty, it holds no buffer at all while the child is quiet
+// (see readyWaiter).
 const (
 	startBuf  = 16 << 10
 	fastBuf   = 64 << 10
@@ -116,6 +118,10 @@ type Mux struct {
 
 	bufs sync.Pool // *[]byte, formatted chunks on their way to a queue
 
+	// Read buffers of startBuf and fastBuf bytes (*[]byte). A Copy holds
+	// one only while its child has output to read or a partial line.
+	smallBufs, fastBufs sync.Pool
+
 	closeOnce sync.Once
 	closeErr  error
 	closed    atomic.Bool
@@ -139,6 +145,8 @@ func New(w io.Writer, opts Options) *Mux {
 	}
 	m.labels.Store(buildLabels(m.names))
 	m.bufs.New = func() any { return new([]byte) } // grown to what the chunks need
+	m.smallBufs.New = func() any { b := make([]byte, startBuf); return &b }
+	m.fastBufs.New = func() any { b := make([]byte, fastBuf); return &b }
 	m.q = newQueue(w, queueSize, m.stall, true, m.blockedNote)
 	go m.q.run()
 	return m
@@ -202,10 +210,31 @@ type copier struct {
 }
 
 func (c *copier) copy(r io.Reader) error {
-	maxLine := c.m.maxLine
-	buf := make([]byte, min(startBuf, maxLine+2))
-	start, end := 0, 0 // buf[start:end] holds a partial line
+	m := c.m
+	maxLine := m.maxLine
+	size := min(startBuf, maxLine+2) // what an empty buffer is: startBuf, or fastBuf for a fast child
+	wait := newReadyWaiter(r)
+	var (
+		bp    *[]byte // the buffer, nil while none is held
+		buf   []byte  // *bp
+		start int     // buf[start:end] holds a partial line
+		end   int
+	)
+	take := func(n int) {
+		nbp := m.readBuf(n)
+		end = copy(*nbp, buf[start:end])
+		start = 0
+		m.freeReadBuf(bp)
+		bp, buf = nbp, *nbp
+	}
+	defer func() { m.freeReadBuf(bp) }()
 	for {
+		if bp == nil {
+			if wait != nil {
+				wait.wait() // an error is the Read's to report
+			}
+			take(size)
+		}
 		if end == len(buf) {
 			if start > 0 {
 				end = copy(buf, buf[start:end])
@@ -214,9 +243,7 @@ func (c *copier) copy(r io.Reader) error {
 			if end == len(buf) {
 				// A partial line fills the buffer: grow it (up to what a
 				// maxLine line and its "\r\n" need, plus room to read).
-				nb := make([]byte, min(2*len(buf), maxLine+max(fastBuf, 2)))
-				end = copy(nb, buf[:end])
-				buf = nb
+				take(min(2*len(buf), maxLine+max(fastBuf, 2)))
 			}
 		}
 		n, err := r.Read(buf[end:])
@@ -242,12 +269,20 @@ func (c *copier) copy(r io.Reader) error {
 			if start == end {
 				start, end = 0, 0
 			}
-			if (i >= 0 && len(buf) > fastBuf && end-start <= fastBuf/2) || (full && len(buf) < fastBuf) {
-				// Either a long line has ended (give back its memory) or
-				// reads fill the small buffer (a fast child: read more at once).
-				nb := make([]byte, fastBuf)
-				end = copy(nb, buf[start:end])
-				start, buf = 0, nb
+			switch {
+			case i >= 0 && len(buf) > fastBuf && end-start <= fastBuf/2:
+				// A long line has ended: give back its memory.
+				take(fastBuf)
+			case full && len(buf) < fastBuf:
+				// Reads fill the small buffer: a fast child, read more at once.
+				size = fastBuf
+				take(fastBuf)
+			case wait != nil && end == start && !full && err == nil:
+				// The pipe is drained and no partial line is held: wait
+				// for more without a buffer, so that an idle child costs
+				// no memory.
+				m.freeReadBuf(bp)
+				bp, buf, start, end = nil, nil, 0, 0
 			}
 		}
 		if err != nil {
@@ -259,6 +294,32 @@ func (c *copier) copy(r io.Reader) error {
 			}
 			return err
 		}
+	}
+}
+
+// readBuf returns a read buffer of n bytes, from a pool for the two usual
+// sizes.
+func (m *Mux) readBuf(n int) *[]byte {
+	switch n {
+	case startBuf:
+		return m.smallBufs.Get().(*[]byte)
+	case fastBuf:
+		return m.fastBufs.Get().(*[]byte)
+	}
+	b := make([]byte, n)
+	return &b
+}
+
+// freeReadBuf gives a buffer from readBuf back; nil is ignored.
+func (m *Mux) freeReadBuf(bp *[]byte) {
+	if bp == nil {
+		return
+	}
+	switch len(*bp) {
+	case startBuf:
+		m.smallBufs.Put(bp)
+	case fastBuf:
+		m.fastBufs.Put(bp)
 	}
 }
 
