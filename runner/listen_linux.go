@@ -11,8 +11,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// listeningPorts returns which of want have a TCP socket in the LISTEN
-// state, IPv4 and IPv6.
+// portLister tells which ports have a listening TCP socket. It keeps its
+// read buffer between calls: the prober asks up to 50 times a second while
+// instances start. The zero value is ready to use; it is not safe for
+// concurrent use.
+type portLister struct {
+	buf []byte
+}
+
+// listening returns which of want have a TCP socket in the LISTEN state,
+// IPv4 and IPv6.
 //
 // It asks the kernel with one sock_diag netlink dump per address family,
 // restricted to listening sockets, so the kernel walks only its listening
@@ -22,22 +30,21 @@ import (
 // second while instances start. A family that netlink cannot answer (no
 // inet_diag in the kernel, a sandbox refusing netlink sockets) is read
 // from /proc/net/tcp or /proc/net/tcp6.
-func listeningPorts(want map[int]bool) map[int]bool {
+func (l *portLister) listening(want map[int]bool) map[int]bool {
 	up := map[int]bool{}
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
 	if err == nil {
 		defer unix.Close(fd)
 	}
-	var buf []byte
 	for _, fam := range []struct {
 		family uint8
 		proc   string
 	}{{unix.AF_INET, "/proc/net/tcp"}, {unix.AF_INET6, "/proc/net/tcp6"}} {
 		if err == nil {
-			if buf == nil {
-				buf = make([]byte, diagBufSize)
+			if l.buf == nil {
+				l.buf = make([]byte, diagBufSize)
 			}
-			if diagListening(fd, fam.family, buf, want, up) == nil {
+			if diagListening(fd, fam.family, l.buf, want, up) == nil {
 				continue
 			}
 		}
@@ -82,9 +89,10 @@ func parseListenLine(line []byte) (int, bool) {
 // The sock_diag request and reply layouts (linux/inet_diag.h), read and
 // written by hand: x/sys/unix has the constants but not these structs.
 const (
-	// diagBufSize holds the largest dump message the kernel builds for a
-	// reader (32 KiB).
-	diagBufSize = 32 << 10
+	// diagBufSize holds every dump message the kernel builds for a reader
+	// that asks for this much (it sizes them by the reader's largest
+	// recvmsg, and by a page at first); a truncated one is an error.
+	diagBufSize = 8 << 10
 	// inet_diag_req_v2: family, protocol, ext, pad (1 byte each), states
 	// (u32), then the 48-byte inet_diag_sockid.
 	diagReqLen = 56

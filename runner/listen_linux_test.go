@@ -43,12 +43,14 @@ func TestListeningPorts(t *testing.T) {
 		assert.True(t, got[listening[0]], "diagListening: port %d listens on 127.0.0.1, got %v", listening[0], got)
 		assert.False(t, got[closed], "diagListening: port %d is closed, got %v", closed, got)
 	})
-	t.Run("listeningPorts", func(t *testing.T) {
-		got := listeningPorts(want)
+	t.Run("portLister", func(t *testing.T) {
+		var l portLister
+		got := l.listening(want)
 		for _, port := range listening {
-			assert.True(t, got[port], "listeningPorts: port %d listens, got %v", port, got)
+			assert.True(t, got[port], "listening: port %d listens, got %v", port, got)
 		}
-		assert.False(t, got[closed], "listeningPorts: port %d is closed, got %v", closed, got)
+		assert.False(t, got[closed], "listening: port %d is closed, got %v", closed, got)
+		assert.Equal(t, got, l.listening(want), "a second call, reusing the buffer")
 	})
 	t.Run("proc", func(t *testing.T) {
 		got := map[int]bool{}
@@ -65,8 +67,10 @@ func TestListeningPorts(t *testing.T) {
 func BenchmarkListeningPorts(b *testing.B) {
 	want := map[int]bool{5000: true, 5001: true}
 	b.Run("netlink", func(b *testing.B) {
+		b.ReportAllocs()
+		var l portLister
 		for b.Loop() {
-			listeningPorts(want)
+			l.listening(want)
 		}
 	})
 	b.Run("proc", func(b *testing.B) {

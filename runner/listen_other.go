@@ -8,9 +8,13 @@ import (
 	"time"
 )
 
-// listeningPorts returns which of want accept a connection on a loopback
+// portLister tells which ports accept connections. The zero value is
+// ready to use.
+type portLister struct{}
+
+// listening returns which of want accept a connection on a loopback
 // address.
-func listeningPorts(want map[int]bool) map[int]bool {
+func (*portLister) listening(want map[int]bool) map[int]bool {
 	up := map[int]bool{}
 	for port := range want {
 		for _, host := range []string{"127.0.0.1", "::1"} {

@@ -29,8 +29,8 @@ type readyEvent struct {
 
 // prober watches the ports of started instances and reports each once when
 // something listens on it. One goroutine serves all instances: on Linux one
-// read of /proc/net/tcp{,6} answers for every port at once; elsewhere it
-// connects to each. It owns its state; the supervisor talks to it only
+// sock_diag dump of the listening sockets per address family answers for
+// every port at once (see portLister); elsewhere it connects to each. It owns its state; the supervisor talks to it only
 // through channels and never blocks on it. When nothing is pending it sleeps
 // without a timer, so an idle stack costs no CPU.
 type prober struct {
@@ -51,7 +51,7 @@ func startProber(now func() time.Time) *prober {
 		stopCh: make(chan struct{}),
 		done:   make(chan struct{}),
 		now:    now,
-		listen: listeningPorts,
+		listen: (&portLister{}).listening,
 	}
 	go p.loop()
 	return p
@@ -65,6 +65,7 @@ func (p *prober) loop() {
 		interval = probeFirst
 		timer    = time.NewTimer(time.Hour)
 		timerC   <-chan time.Time
+		want     = map[int]bool{} // the pending ports, refilled for each probe
 	)
 	timer.Stop()
 	defer timer.Stop()
@@ -89,7 +90,7 @@ func (p *prober) loop() {
 		case <-timerC:
 			timerC = nil
 			now := p.now()
-			want := make(map[int]bool, len(pending))
+			clear(want)
 			for _, t := range pending {
 				want[t.port] = true
 			}
