@@ -34,7 +34,8 @@ type label struct {
 }
 
 // labels is an immutable snapshot of the registered names at one width.
-// Register publishes a new snapshot; readers compare pointers to notice.
+// Register drops the current snapshot and the next line builds a new one
+// (Mux.currentLabels); formatters compare pointers to notice.
 type labels struct {
 	width  int
 	byName map[string]*label
@@ -69,20 +70,6 @@ func buildLabels(names map[string]int) *labels {
 	}
 	ls.system = newLabel(systemName, width, -1)
 	return ls
-}
-
-// withName returns a copy of ls that also holds name, rebuilding every label
-// only when name widens the column.
-func (ls *labels) withName(name string, colorIndex int, names map[string]int) *labels {
-	if utf8.RuneCountInString(name) > ls.width {
-		return buildLabels(names)
-	}
-	n := &labels{width: ls.width, byName: make(map[string]*label, len(ls.byName)+1), system: ls.system}
-	for k, v := range ls.byName {
-		n.byName[k] = v
-	}
-	n.byName[name] = newLabel(name, ls.width, colorIndex)
-	return n
 }
 
 // formatter turns complete lines of one source (a name and a stream) into

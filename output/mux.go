@@ -110,8 +110,8 @@ type Mux struct {
 	q       *queue
 
 	regMu  sync.Mutex
-	names  map[string]int // name → color index, owned by regMu
-	labels atomic.Pointer[labels]
+	names  map[string]int         // name → color index, owned by regMu
+	labels atomic.Pointer[labels] // nil after a change, until currentLabels builds them
 
 	subMu sync.Mutex
 	subs  atomic.Pointer[[]*subscriber] // copy on write under subMu
@@ -164,19 +164,35 @@ func (m *Mux) Register(name string, colorIndex int) {
 		return
 	}
 	m.names[name] = colorIndex
-	m.labels.Store(m.labels.Load().withName(name, colorIndex, m.names))
+	m.labels.Store(nil) // built again on first use: once for many Register calls
+}
+
+// currentLabels returns the labels of the registered names, building them
+// if a Register call changed the names since they were last built.
+func (m *Mux) currentLabels() *labels {
+	if ls := m.labels.Load(); ls != nil {
+		return ls
+	}
+	m.regMu.Lock()
+	defer m.regMu.Unlock()
+	ls := m.labels.Load()
+	if ls == nil {
+		ls = buildLabels(m.names)
+		m.labels.Store(ls)
+	}
+	return ls
 }
 
 // ensure registers name without color unless it is registered.
 func (m *Mux) ensure(name string) {
-	if m.labels.Load().byName[name] != nil {
+	if m.currentLabels().byName[name] != nil {
 		return
 	}
 	m.regMu.Lock()
 	defer m.regMu.Unlock()
 	if _, ok := m.names[name]; !ok {
 		m.names[name] = -1
-		m.labels.Store(m.labels.Load().withName(name, -1, m.names))
+		m.labels.Store(nil)
 	}
 }
 
@@ -332,7 +348,7 @@ func (c *copier) emit(lines, pieces []byte) {
 	if !mainOn && (subs == nil || len(*subs) == 0) {
 		return
 	}
-	c.f.update(m.now(), m.labels.Load())
+	c.f.update(m.now(), m.currentLabels())
 	bp := m.bufs.Get().(*[]byte)
 	if mainOn {
 		out, n := c.f.appendMain((*bp)[:0], lines, pieces, m.maxLine)
@@ -380,7 +396,7 @@ func (m *Mux) System(line string) {
 // appendSystem appends msg as a system line in format f's settings.
 func (m *Mux) appendSystem(dst []byte, msg string, opts *Options) []byte {
 	f := newFormatter(opts, "", System)
-	f.update(m.now(), m.labels.Load())
+	f.update(m.now(), m.currentLabels())
 	dst, _ = f.appendMain(dst, []byte(msg+"\n"), nil, m.maxLine)
 	return dst
 }

@@ -459,6 +459,25 @@ func TestRegisterWhileCopying(t *testing.T) {
 	assert.Equal(t, 20050, n)
 }
 
+// TestRegisterManyNamesOnce: registering the instances of a big formation
+// one by one builds their labels once, not once per name (which made
+// garbage growing with the square of the count).
+func TestRegisterManyNamesOnce(t *testing.T) {
+	m := New(io.Discard, Options{Color: true})
+	defer m.Close()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := range 400 {
+		m.Register("web."+strconv.Itoa(i+1), 0)
+	}
+	m.System("all registered")
+	runtime.ReadMemStats(&after)
+	perName := (after.TotalAlloc - before.TotalAlloc) / 400
+	t.Logf("%d bytes allocated per name", perName)
+	assert.Less(t, perName, uint64(2048), "bytes allocated per registered name, for 400 names")
+	assert.Len(t, m.currentLabels().byName, 400, "labels")
+}
+
 // lineReads returns n copies of line, one per Read, as a terminal-speed
 // child does.
 type lineReads struct {
