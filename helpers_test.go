@@ -14,6 +14,7 @@ package main
 //	waitFor(t, timeout, cond, msgAndArgs...)
 //	processesWithToken(token) []int, waitNoProcesses(t, token, timeout)
 //	    (bgProctor.Token() is the token of a background run)
+//	killTokenProcesses(t, token) (every cleanup calls it)
 //	writeFiles(t, dir, files), newAppDir(t, files), freePort(t)
 //
 // Every process proctor starts inherits PROCTOR_E2E_TOKEN=<token>, a value
@@ -90,6 +91,9 @@ type runOptions struct {
 	timeout time.Duration
 	// token marks the processes of this run; empty means a new one.
 	token string
+	// wrapper, when set, is a command that runs proctor: proctor's path
+	// and args are appended to it (e.g. unshare --pid --fork).
+	wrapper []string
 }
 
 func (o runOptions) deadline() time.Duration {
@@ -121,7 +125,11 @@ func (o *runOptions) command(t *testing.T, ctx context.Context, args []string) *
 	if o.token == "" {
 		o.token = newToken(t)
 	}
-	cmd := exec.CommandContext(ctx, proctorBin, args...)
+	argv := append([]string{proctorBin}, args...)
+	if len(o.wrapper) > 0 {
+		argv = append(slices.Clone(o.wrapper), argv...)
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = o.dir
 	cmd.Env = o.environ()
 	cmd.Stdin = o.stdin
@@ -168,7 +176,10 @@ func runProctorWith(t *testing.T, opts runOptions, args ...string) (stdout, stde
 	cmd := opts.command(t, ctx, args)
 	var outBuf, errBuf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &outBuf, &errBuf
-	t.Cleanup(func() { _ = killGroup(cmd) })
+	t.Cleanup(func() {
+		_ = killGroup(cmd)
+		killTokenProcesses(t, opts.token)
+	})
 	err := cmd.Run()
 	stdout, stderr = outBuf.String(), errBuf.String()
 	if ctx.Err() != nil {
@@ -266,6 +277,9 @@ func startProctorWith(t *testing.T, opts runOptions, args ...string) *bgProctor 
 		case <-time.After(10 * time.Second):
 			t.Errorf("proctor pid %d still running 10s after SIGKILL", cmd.Process.Pid)
 		}
+		// What proctor started and did not stop (the test failed, or
+		// proctor was killed) goes too.
+		killTokenProcesses(t, p.token)
 		// Any process of the group that escaped keeps the pipes open;
 		// closing the read ends ends the readers regardless.
 		close(p.stop)
@@ -498,6 +512,28 @@ func waitNoProcesses(t *testing.T, token string, timeout time.Duration) {
 			t.Fatalf("processes still alive %v later: %s", timeout, describeProcs(left))
 		}
 		<-tick.C
+	}
+}
+
+// killTokenProcesses sends SIGKILL to every process carrying token, until
+// none is left (a dying parent may fork once more). It reports survivors
+// after 10 seconds.
+func killTokenProcesses(t *testing.T, token string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		left := processesWithToken(token)
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("cleanup: processes survive SIGKILL: %s", describeProcs(left))
+			return
+		}
+		for _, pid := range left {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -1,0 +1,1434 @@
+package main
+
+// End-to-end tests of `proctor start` on the built binary: one test per
+// lifecycle rule of SPEC sections 4 (formation and ports), 5 (start), 6
+// (output, text and JSON) and 7 (no process outlives proctor). Children are
+// shell one-liners and, for what a shell cannot do, testdata/e2ehelper.
+// Every test waits on events (a line, a process exit) with a deadline; the
+// harness kills whatever a test leaves behind.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+// e2eHelper builds testdata/e2ehelper once, next to the proctor binary
+// (TestMain removes that directory).
+var e2eHelper = sync.OnceValues(func() (string, error) {
+	path := filepath.Join(filepath.Dir(proctorBin), "e2ehelper")
+	out, err := exec.Command("go", "build", "-o", path, "./testdata/e2ehelper").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build ./testdata/e2ehelper: %v\n%s", err, out)
+	}
+	return path, nil
+})
+
+func helperBin(t *testing.T) string {
+	t.Helper()
+	path, err := e2eHelper()
+	require.NoError(t, err)
+	return path
+}
+
+// textHead matches the head of a timestamped text line: "15:04:05 web.1  | ".
+var textHead = regexp.MustCompile(`^\d\d:\d\d:\d\d (\S+) +\| `)
+
+// parseTextLine splits a timestamped text line into the name and the
+// child's line.
+func parseTextLine(line string) (name, text string, ok bool) {
+	m := textHead.FindStringSubmatchIndex(line)
+	if m == nil {
+		return "", "", false
+	}
+	return line[m[2]:m[3]], line[m[1]:], true
+}
+
+// linesOf returns, in order, the lines written under name in timestamped
+// text output (out is one string or already split into lines).
+func linesOf(out []string, name string) []string {
+	var got []string
+	for _, l := range out {
+		if n, text, ok := parseTextLine(l); ok && n == name {
+			got = append(got, text)
+		}
+	}
+	return got
+}
+
+func split(out string) []string {
+	return strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+}
+
+// isLine matches the text line of name whose text is exactly text.
+func isLine(name, text string) func(string) bool {
+	return func(l string) bool {
+		n, got, ok := parseTextLine(l)
+		return ok && n == name && got == text
+	}
+}
+
+// record is one line of --log-format json.
+type record struct {
+	Time                  time.Time
+	Process, Stream, Line string
+}
+
+// decodeRecord decodes a JSON line strictly: an object of exactly the
+// string keys time, process, stream and line; an RFC 3339 time; a known
+// stream.
+func decodeRecord(line string) (record, error) {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(line), &m); err != nil {
+		return record{}, err
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	if !slices.Equal(keys, []string{"line", "process", "stream", "time"}) {
+		return record{}, fmt.Errorf("keys %v, want line, process, stream, time", keys)
+	}
+	s := map[string]string{}
+	for k, v := range m {
+		str, ok := v.(string)
+		if !ok {
+			return record{}, fmt.Errorf("%s is %T, not a string", k, v)
+		}
+		s[k] = str
+	}
+	tm, err := time.Parse(time.RFC3339Nano, s["time"])
+	if err != nil {
+		return record{}, err
+	}
+	if !slices.Contains([]string{"stdout", "stderr", "system"}, s["stream"]) {
+		return record{}, fmt.Errorf("stream %q", s["stream"])
+	}
+	return record{Time: tm, Process: s["process"], Stream: s["stream"], Line: s["line"]}, nil
+}
+
+func decodeRecords(t *testing.T, lines []string) []record {
+	t.Helper()
+	recs := make([]record, 0, len(lines))
+	for _, l := range lines {
+		r, err := decodeRecord(l)
+		require.NoError(t, err, "JSON line %q", l)
+		recs = append(recs, r)
+	}
+	return recs
+}
+
+// isRecord matches the JSON line of process whose line is text.
+func isRecord(process, text string) func(string) bool {
+	return func(l string) bool {
+		r, err := decodeRecord(l)
+		return err == nil && r.Process == process && r.Line == text
+	}
+}
+
+// timeOf returns the time of the first record of process with line text.
+func timeOf(t *testing.T, recs []record, process, text string) time.Time {
+	t.Helper()
+	for _, r := range recs {
+		if r.Process == process && r.Line == text {
+			return r.Time
+		}
+	}
+	t.Fatalf("no JSON line %q from %s in %+v", text, process, recs)
+	return time.Time{}
+}
+
+// startedPid returns the pid in "started with pid N" of name.
+func startedPid(t *testing.T, out []string, name string) int {
+	t.Helper()
+	for _, l := range linesOf(out, name) {
+		if s, ok := strings.CutPrefix(l, "started with pid "); ok {
+			pid, err := strconv.Atoi(s)
+			require.NoError(t, err)
+			return pid
+		}
+	}
+	t.Fatalf("no %q line for %s in:\n%s", "started with pid", name, strings.Join(out, "\n"))
+	return 0
+}
+
+// tokenProcs returns the live processes of token running the program
+// named prog (argv[0]'s base name).
+func tokenProcs(token, prog string) []int {
+	var pids []int
+	for _, pid := range processesWithToken(token) {
+		cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+		if err != nil {
+			continue
+		}
+		argv0, _, _ := bytes.Cut(cmdline, []byte{0})
+		if filepath.Base(string(argv0)) == prog {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// waitProcs waits until at least n processes of token run prog.
+func waitProcs(t *testing.T, token, prog string, n int) {
+	t.Helper()
+	waitFor(t, 20*time.Second, func() bool { return len(tokenProcs(token, prog)) >= n },
+		"%d %s processes running", n, prog)
+}
+
+// assertNoProcesses checks, at once, that nothing carrying token is alive.
+func assertNoProcesses(t *testing.T, token string) {
+	t.Helper()
+	if left := processesWithToken(token); len(left) > 0 {
+		t.Errorf("alive after proctor exited: %s", describeProcs(left))
+	}
+}
+
+// procStat returns the state letter and the parent of pid.
+func procStat(pid int) (state byte, ppid int, ok bool) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, 0, false
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 2 {
+		return 0, 0, false
+	}
+	ppid, err = strconv.Atoi(f[1])
+	return f[0][0], ppid, err == nil
+}
+
+// alive reports whether pid is a process that has not exited (a zombie
+// has).
+func alive(pid int) bool {
+	state, _, ok := procStat(pid)
+	return ok && state != 'Z' && state != 'X'
+}
+
+// childrenOf returns the processes whose parent is pid.
+func childrenOf(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if _, ppid, ok := procStat(p); ok && ppid == pid {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// portArgs gives proctor a base port that was free a moment ago, so that
+// no "port in use" warning joins the lines a test compares.
+func portArgs(t *testing.T) []string {
+	t.Helper()
+	return []string{"-p", strconv.Itoa(freePort(t)), "--port-step", "1"}
+}
+
+func pad(name string, width int) string {
+	return name + strings.Repeat(" ", width-len(name))
+}
+
+// --- Output (SPEC 6) ---
+
+// TestStartTextFormat: "HH:MM:SS name | line", the name column as wide as
+// the longest instance name and at least 6 ("system" fits), stdout and
+// stderr both captured, --no-timestamp and --no-prefix.
+func TestStartTextFormat(t *testing.T) {
+	t.Parallel()
+	short := "web: echo out; echo err >&2\n"
+	long := "web: echo out\nbackground_worker: exec sleep 1000\n"
+	tests := []struct {
+		name     string
+		procfile string
+		args     []string
+		want     []string // in any order; HH:MM:SS and N stand for a time and a pid
+	}{
+		{
+			name:     "timestamps, width 6",
+			procfile: short,
+			want: []string{
+				"HH:MM:SS web.1  | started with pid N",
+				"HH:MM:SS web.1  | out",
+				"HH:MM:SS web.1  | err",
+				"HH:MM:SS system | web.1 exited with code 0",
+				"HH:MM:SS system | sending SIGTERM to all processes",
+			},
+		},
+		{
+			name:     "the longest name sets the width",
+			procfile: long,
+			want: []string{
+				"HH:MM:SS " + pad("web.1", 19) + " | started with pid N",
+				"HH:MM:SS background_worker.1 | started with pid N",
+				"HH:MM:SS " + pad("web.1", 19) + " | out",
+				"HH:MM:SS " + pad("system", 19) + " | web.1 exited with code 0",
+				"HH:MM:SS " + pad("system", 19) + " | sending SIGTERM to all processes",
+				"HH:MM:SS " + pad("system", 19) + " | background_worker.1 terminated by SIGTERM",
+			},
+		},
+		{
+			name:     "--no-timestamp",
+			procfile: short,
+			args:     []string{"--no-timestamp"},
+			want: []string{
+				"web.1  | started with pid N",
+				"web.1  | out",
+				"web.1  | err",
+				"system | web.1 exited with code 0",
+				"system | sending SIGTERM to all processes",
+			},
+		},
+		{
+			name:     "--no-prefix",
+			procfile: short,
+			args:     []string{"--no-prefix"},
+			want: []string{
+				"started with pid N",
+				"out",
+				"err",
+				"web.1 exited with code 0",
+				"sending SIGTERM to all processes",
+			},
+		},
+	}
+	timeRE := regexp.MustCompile(`^([01]\d|2[0-3]):[0-5]\d:[0-5]\d `)
+	pidRE := regexp.MustCompile(`started with pid [1-9]\d*$`)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := newAppDir(t, map[string]string{"Procfile": tt.procfile})
+			args := append(append([]string{"start"}, portArgs(t)...), tt.args...)
+			stdout, stderr, code := runProctor(t, dir, args...)
+			require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			assert.Empty(t, stderr)
+			require.True(t, strings.HasSuffix(stdout, "\n"), "output ends with a line end")
+			var got []string
+			for _, l := range split(stdout) {
+				l = timeRE.ReplaceAllString(l, "HH:MM:SS ")
+				l = pidRE.ReplaceAllString(l, "started with pid N")
+				got = append(got, l)
+			}
+			assert.ElementsMatch(t, tt.want, got, "proctor start %q\n%s", tt.args, stdout)
+		})
+	}
+}
+
+// TestStartJSONFormat: one JSON object per line with exactly time
+// (RFC 3339 with nanoseconds), process, stream (stdout, stderr, system) and
+// line; quotes, backslashes, tabs and invalid UTF-8 survive encoding.
+func TestStartJSONFormat(t *testing.T) {
+	t.Parallel()
+	dir := newAppDir(t, map[string]string{
+		"Procfile": `web: echo out; echo err >&2; printf '"quoted" \\ tab\there \377\n'` + "\n",
+	})
+	before := time.Now()
+	stdout, stderr, code := runProctor(t, dir, "start", "--log-format", "json")
+	after := time.Now()
+	require.Equal(t, 0, code, "stderr:\n%s", stderr)
+	recs := decodeRecords(t, split(stdout))
+	type key struct{ Process, Stream, Line string }
+	var got []key
+	for _, r := range recs {
+		assert.False(t, r.Time.Before(before.Add(-time.Second)) || r.Time.After(after.Add(time.Second)),
+			"time %v outside the run (%v to %v)", r.Time, before, after)
+		got = append(got, key{r.Process, r.Stream, regexp.MustCompile(`pid \d+$`).ReplaceAllString(r.Line, "pid N")})
+	}
+	assert.ElementsMatch(t, []key{
+		{"web.1", "system", "started with pid N"},
+		{"web.1", "stdout", "out"},
+		{"web.1", "stderr", "err"},
+		{"web.1", "stdout", "\"quoted\" \\ tab\there \ufffd"},
+		{"system", "system", "web.1 exited with code 0"},
+		{"system", "system", "sending SIGTERM to all processes"},
+	}, got, stdout)
+}
+
+// sgr is the ANSI color of each color index: foreman's six, then the
+// bright variants; index 12 starts over.
+var sgr = []string{"36", "33", "32", "35", "31", "34", "96", "93", "92", "95", "91", "94", "36"}
+
+// colorProcfile has 13 types a..m, each printing its name once.
+func colorProcfile() (procfile string, types []string) {
+	var b strings.Builder
+	for i := range 13 {
+		name := string(rune('a' + i))
+		types = append(types, name)
+		fmt.Fprintf(&b, "%s: echo %s line\n", name, name)
+	}
+	return b.String(), types
+}
+
+// checkColors checks the child lines of the types in out: colored in
+// Procfile order when colored, else without any escape sequence; system
+// lines are never colored.
+func checkColors(t *testing.T, out string, types []string, colored bool) {
+	t.Helper()
+	lines := split(out)
+	for i, name := range types {
+		inst := name + ".1"
+		want := pad(inst, 6) + " | " + name + " line"
+		if colored {
+			want = "\x1b[" + sgr[i] + "m" + pad(inst, 6) + " |\x1b[0m " + name + " line"
+		}
+		found := slices.ContainsFunc(lines, func(l string) bool { return len(l) > 9 && l[9:] == want })
+		assert.True(t, found, "no line %q in:\n%s", want, out)
+	}
+	for _, l := range lines {
+		if strings.Contains(l, "system |") {
+			assert.Regexp(t, `^\d\d:\d\d:\d\d system \| [^\x1b]*$`, l, "system lines are plain")
+		}
+		if !colored {
+			assert.NotContains(t, l, "\x1b", "no color")
+		}
+	}
+}
+
+// TestStartColors: -c colors each type's name in Procfile order (cyan,
+// yellow, green, magenta, red, blue, then the bright ones), even with
+// NO_COLOR; without -c there is no color when stdout is not a terminal;
+// --no-color wins over -c.
+func TestStartColors(t *testing.T) {
+	t.Parallel()
+	procfile, types := colorProcfile()
+	canDie := "--can-die=" + strings.Join(types, ",")
+	tests := []struct {
+		name    string
+		env     []string
+		args    []string
+		colored bool
+	}{
+		{name: "-c", args: []string{"-c"}, colored: true},
+		{name: "--color with NO_COLOR", env: []string{"NO_COLOR=1"}, args: []string{"--color"}, colored: true},
+		{name: "not a terminal", colored: false},
+		{name: "--no-color wins over -c", args: []string{"-c", "--no-color"}, colored: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := newAppDir(t, map[string]string{"Procfile": procfile})
+			stdout, stderr, code := runProctorWith(t, runOptions{dir: dir, env: tt.env},
+				append([]string{"start", canDie}, tt.args...)...)
+			require.Equal(t, 0, code, "stderr:\n%s", stderr)
+			checkColors(t, stdout, types, tt.colored)
+		})
+	}
+}
+
+// runOnTerminal runs proctor with its stdout on a new pseudo-terminal of
+// rows x cols (stdin /dev/null, stderr a pipe) and returns what it wrote
+// there, with the terminal's "\r\n" line ends turned back into "\n".
+func runOnTerminal(t *testing.T, opts runOptions, rows, cols uint16, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), opts.deadline())
+	defer cancel()
+	master, slave, err := pty.Open()
+	require.NoError(t, err)
+	defer master.Close()
+	require.NoError(t, pty.Setsize(master, &pty.Winsize{Rows: rows, Cols: cols}))
+	cmd := opts.command(t, ctx, args)
+	var errBuf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = slave, &errBuf
+	t.Cleanup(func() {
+		_ = killGroup(cmd)
+		killTokenProcesses(t, opts.token)
+	})
+	err = cmd.Start()
+	slave.Close()
+	require.NoError(t, err)
+	read := make(chan []byte, 1)
+	go func() {
+		// EIO once proctor and everything it started closed the terminal.
+		out, _ := io.ReadAll(master)
+		read <- out
+	}()
+	var out []byte
+	select {
+	case out = <-read:
+	case <-ctx.Done():
+		t.Fatalf("proctor %q: its terminal still open after %v", args, opts.deadline())
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("proctor %q: %v", args, err)
+	}
+	return strings.ReplaceAll(string(out), "\r\n", "\n"), errBuf.String(), exitCode(cmd.ProcessState)
+}
+
+// TestStartColorsOnATerminal: colors are on by themselves when stdout is a
+// terminal, and NO_COLOR turns them off there.
+func TestStartColorsOnATerminal(t *testing.T) {
+	t.Parallel()
+	procfile, types := colorProcfile()
+	canDie := "--can-die=" + strings.Join(types, ",")
+	tests := []struct {
+		name    string
+		env     []string
+		colored bool
+	}{
+		{name: "terminal", colored: true},
+		{name: "terminal with NO_COLOR", env: []string{"NO_COLOR=yes"}, colored: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := newAppDir(t, map[string]string{"Procfile": procfile})
+			stdout, stderr, code := runOnTerminal(t, runOptions{dir: dir, env: tt.env}, 24, 80, "start", canDie)
+			require.Equal(t, 0, code, "stderr:\n%s", stderr)
+			checkColors(t, stdout, types, tt.colored)
+		})
+	}
+}
+
+// TestStartLinesPassThrough: whatever bytes a line holds come out whole
+// after one prefix: ANSI sequences and invalid UTF-8 untouched, "\r\n" one
+// line end, a last line without newline written with one, a 1 MiB line
+// whole, longer lines in 1 MiB pieces, each prefixed.
+func TestStartLinesPassThrough(t *testing.T) {
+	t.Parallel()
+	const mib = 1 << 20
+	run := func(c byte, n int) string { return fmt.Sprintf(`head -c %d /dev/zero | tr '\0' %c`, n, c) }
+	tests := []struct {
+		name    string
+		command string
+		want    []string
+	}{
+		{
+			name:    "ANSI sequences",
+			command: `printf '\033[1;31mred\033[0m plain \033[2K\n'`,
+			want:    []string{"\x1b[1;31mred\x1b[0m plain \x1b[2K"},
+		},
+		{
+			name:    "invalid UTF-8",
+			command: `printf 'bad \377\376 bytes \303\n'`,
+			want:    []string{"bad \xff\xfe bytes \xc3"},
+		},
+		{
+			name:    "CRLF",
+			command: `printf 'one\r\ntwo\r\n\r\ncarriage\rreturn\r\n'`,
+			want:    []string{"one", "two", "", "carriage\rreturn"},
+		},
+		{
+			name:    "last line without newline",
+			command: `printf 'first\nlast'`,
+			want:    []string{"first", "last"},
+		},
+		{
+			name:    "1 MiB line",
+			command: run('x', mib) + "; echo",
+			want:    []string{strings.Repeat("x", mib)},
+		},
+		{
+			name:    "3 MiB line",
+			command: run('a', mib) + "; " + run('b', mib) + "; " + run('c', mib) + "; echo",
+			want:    []string{strings.Repeat("a", mib), strings.Repeat("b", mib), strings.Repeat("c", mib)},
+		},
+		{
+			name:    "1.5 MiB without newline",
+			command: run('a', mib) + "; " + run('b', mib/2),
+			want:    []string{strings.Repeat("a", mib), strings.Repeat("b", mib/2)},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := newAppDir(t, map[string]string{"Procfile": "web: " + tt.command + "\n"})
+			stdout, stderr, code := runProctor(t, dir, "start")
+			require.Equal(t, 0, code, "stderr:\n%s", stderr)
+			require.True(t, strings.HasSuffix(stdout, "\n"))
+			lines := split(stdout)
+			for _, l := range lines {
+				_, _, ok := parseTextLine(l)
+				assert.True(t, ok, "every line is prefixed: %.200q", l)
+			}
+			got := slices.DeleteFunc(linesOf(lines, "web.1"), func(l string) bool { return strings.HasPrefix(l, "started with pid ") })
+			if !assert.Equal(t, len(tt.want), len(got), "number of lines") {
+				return
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Errorf("line %d: %d bytes %.80q, want %d bytes %.80q", i, len(got[i]), got[i], len(tt.want[i]), tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+// TestStartNoLineLostAtExit: a child that prints 100000 numbered lines
+// and exits: its exit starts shutdown, and every line is still written,
+// whole and in order.
+func TestStartNoLineLostAtExit(t *testing.T) {
+	t.Parallel()
+	dir := newAppDir(t, map[string]string{"Procfile": "web: seq 1 100000\nidle: exec sleep 1000\n"})
+	stdout, stderr, code := runProctor(t, dir, "start", "--no-timestamp")
+	require.Equal(t, 0, code, "stderr:\n%s", stderr)
+	var got []string
+	for _, l := range split(stdout) {
+		if s, ok := strings.CutPrefix(l, "web.1  | "); ok && !strings.HasPrefix(s, "started with pid ") {
+			got = append(got, s)
+		}
+	}
+	require.Len(t, got, 100000)
+	for i, s := range got {
+		if s != strconv.Itoa(i+1) {
+			t.Fatalf("line %d is %q, want %d", i, s, i+1)
+		}
+	}
+	assert.Contains(t, stdout, "system | web.1 exited with code 0\n")
+}
+
+// TestStartLinesNeverInterleave: three children writing long lines to
+// stdout and stderr at once: every line comes out whole, after its own
+// prefix.
+func TestStartLinesNeverInterleave(t *testing.T) {
+	t.Parallel()
+	const n, size = 200, 5000
+	var procfile strings.Builder
+	for _, c := range "abc" {
+		fmt.Fprintf(&procfile, "%c: l=$(head -c %d /dev/zero | tr '\\0' %c); yes \"o$l\" | head -n %d & yes \"e$l\" | head -n %d >&2; wait\n",
+			c, size, c, n, n)
+	}
+	dir := newAppDir(t, map[string]string{"Procfile": procfile.String()})
+	stdout, stderr, code := runProctor(t, dir, "start", "--no-timestamp", "--can-die", "a,b,c")
+	require.Equal(t, 0, code, "stderr:\n%s", stderr)
+	counts := map[string]int{}
+	for _, l := range split(stdout) {
+		name, text, ok := strings.Cut(l, " | ")
+		require.True(t, ok, "line without a prefix: %.100q", l)
+		name = strings.TrimRight(name, " ")
+		if name == "system" || strings.HasPrefix(text, "started with pid ") {
+			continue
+		}
+		require.Len(t, name, 3, "name of %.100q", l)
+		body := strings.Repeat(name[:1], size)
+		if text != "o"+body && text != "e"+body {
+			t.Fatalf("%s: damaged line of %d bytes: %.100q", name, len(text), text)
+		}
+		counts[name+" "+text[:1]]++
+	}
+	assert.Equal(t, map[string]int{"a.1 o": n, "a.1 e": n, "b.1 o": n, "b.1 e": n, "c.1 o": n, "c.1 e": n}, counts)
+}
+
+// --- Lifecycle (SPEC 4, 5) ---
+
+// TestStartStartedWithPid: a "started with pid N" line for each instance,
+// N being the pid of the instance's shell.
+func TestStartStartedWithPid(t *testing.T) {
+	t.Parallel()
+	dir := newAppDir(t, map[string]string{"Procfile": "web: echo \"my pid is $$\"\nworker: echo \"my pid is $$\"\n"})
+	stdout, stderr, code := runProctor(t, dir, "start", "-m", "web=2,worker=1", "--can-die", "web,worker")
+	require.Equal(t, 0, code, "stderr:\n%s", stderr)
+	lines := split(stdout)
+	seen := map[int]bool{}
+	for _, name := range []string{"web.1", "web.2", "worker.1"} {
+		pid := startedPid(t, lines, name)
+		assert.Contains(t, linesOf(lines, name), "my pid is "+strconv.Itoa(pid), name)
+		assert.False(t, seen[pid], "pid %d reported twice", pid)
+		seen[pid] = true
+	}
+}
+
+// TestStartPortsAndPS: PORT = base + step*typeIndex + (N-1), base from -p,
+// else $PORT (environment or .env), else 5000; PS is the instance name; -m
+// and TYPE arguments choose the instances.
+func TestStartPortsAndPS(t *testing.T) {
+	t.Parallel()
+	procfile := "web: echo \"$PS $PORT\"\nworker: echo \"$PS $PORT\"\nclock: echo \"$PS $PORT\"\n"
+	tests := []struct {
+		name  string
+		env   []string
+		files map[string]string
+		args  []string
+		want  []string
+	}{
+		{name: "defaults", want: []string{"web.1 5000", "worker.1 5100", "clock.1 5200"}},
+		{name: "-p", args: []string{"-p", "6000"}, want: []string{"web.1 6000", "worker.1 6100", "clock.1 6200"}},
+		{name: "--port-step", args: []string{"-p", "6000", "--port-step", "10"}, want: []string{"web.1 6000", "worker.1 6010", "clock.1 6020"}},
+		{
+			name: "-m names only the types it runs",
+			args: []string{"-m", "web=2,clock=1", "-p", "6000"},
+			want: []string{"web.1 6000", "web.2 6001", "clock.1 6200"},
+		},
+		{
+			name: "-m all",
+			args: []string{"--formation", "all=2,clock=0"},
+			want: []string{"web.1 5000", "web.2 5001", "worker.1 5100", "worker.2 5101"},
+		},
+		{name: "PORT from the environment", env: []string{"PORT=7000"}, want: []string{"web.1 7000", "worker.1 7100", "clock.1 7200"}},
+		{
+			name:  "PORT from .env wins over the environment",
+			env:   []string{"PORT=7000"},
+			files: map[string]string{".env": "PORT=7500\n"},
+			want:  []string{"web.1 7500", "worker.1 7600", "clock.1 7700"},
+		},
+		{
+			name:  "--no-env-override keeps the environment's PORT",
+			env:   []string{"PORT=7000"},
+			files: map[string]string{".env": "PORT=7500\n"},
+			args:  []string{"--no-env-override"},
+			want:  []string{"web.1 7000", "worker.1 7100", "clock.1 7200"},
+		},
+		{
+			name:  "-p wins over PORT",
+			env:   []string{"PORT=7000"},
+			files: map[string]string{".env": "PORT=7500\n"},
+			args:  []string{"-p", "8000"},
+			want:  []string{"web.1 8000", "worker.1 8100", "clock.1 8200"},
+		},
+		{
+			name: "TYPE arguments keep their Procfile position",
+			args: []string{"worker", "clock", "-p", "6000"},
+			want: []string{"worker.1 6100", "clock.1 6200"},
+		},
+		{
+			name: "TYPE argument and a count",
+			args: []string{"clock", "-m", "clock=3", "-p", "6000"},
+			want: []string{"clock.1 6200", "clock.2 6201", "clock.3 6202"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := newAppDir(t, map[string]string{"Procfile": procfile})
+			writeFiles(t, dir, tt.files)
+			args := append([]string{"start", "--can-die", "web,worker,clock"}, tt.args...)
+			stdout, stderr, code := runProctorWith(t, runOptions{dir: dir, env: tt.env}, args...)
+			require.Equal(t, 0, code, "stderr:\n%s", stderr)
+			var got []string
+			for _, l := range split(stdout) {
+				name, text, ok := parseTextLine(l)
+				if ok && name != "system" && !strings.HasPrefix(text, "started with pid ") {
+					assert.True(t, strings.HasPrefix(text, name+" "), "PS of %s is %q", name, text)
+					got = append(got, text)
+				}
+			}
+			assert.ElementsMatch(t, tt.want, got, "proctor %q", args)
+		})
+	}
+}
+
+// TestStartUsageErrors: an unknown type, formation or flag value stops
+// start before anything runs, with a message and exit code 2.
+func TestStartUsageErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"wrker"}, `unknown process type "wrker" (the Procfile has web, worker)`},
+		{[]string{"-m", "web=1,wrker=2"}, `formation: unknown process type "wrker" (the Procfile has web, worker)`},
+		{[]string{"-m", "web=-1"}, `formation: count for "web" must be a whole number from 0 to 10000, not "-1"`},
+		{[]string{"--can-die", "wrker"}, `unknown process type "wrker" (the Procfile has web, worker)`},
+		{[]string{"--restart", "web,wrker"}, `unknown process type "wrker" (the Procfile has web, worker)`},
+		{[]string{"--log-format", "xml"}, `--log-format must be text or json, not "xml"`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			dir := newAppDir(t, map[string]string{"Procfile": "web: touch web-ran\nworker: touch worker-ran\n"})
+			stdout, stderr, code := runProctor(t, dir, append([]string{"start"}, tt.args...)...)
+			assert.Equal(t, 2, code)
+			assert.Empty(t, stdout)
+			assert.Contains(t, stderr, tt.want)
+			assert.True(t, strings.HasPrefix(stderr, "proctor: ") && strings.HasSuffix(stderr, helpHint), "stderr %q", stderr)
+			assert.NoFileExists(t, filepath.Join(dir, "web-ran"))
+			assert.NoFileExists(t, filepath.Join(dir, "worker-ran"))
+		})
+	}
+}
+
+// TestStartBusyPortWarning: a port already taken gets a warning naming the
+// instance and the port, and start goes on.
+func TestStartBusyPortWarning(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	dir := newAppDir(t, map[string]string{"Procfile": "web: echo web ran\n"})
+	stdout, stderr, code := runProctor(t, dir, "start", "-p", strconv.Itoa(port))
+	require.Equal(t, 0, code, "stderr:\n%s", stderr)
+	lines := split(stdout)
+	assert.Contains(t, linesOf(lines, "system"),
+		fmt.Sprintf("web.1: port %d is already in use; choose another base port with -p", port))
+	assert.Contains(t, linesOf(lines, "web.1"), "web ran")
+}
+
+// TestStartReadiness: an instance that listens on its PORT is reported
+// once as "web.1 is listening on port P (X.XXs after start)"; one that
+// does not listen is never reported.
+func TestStartReadiness(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	dir := newAppDir(t, map[string]string{"Procfile": "web: exec " + helperBin(t) + " listen\nworker: exec sleep 1000\n"})
+	p := startProctor(t, dir, "start", "-p", strconv.Itoa(port), "--port-step", "1")
+	re := regexp.MustCompile(fmt.Sprintf(`^\d\d:\d\d:\d\d system +\| web\.1 is listening on port %d \((\d+\.\d\d)s after start\)$`, port))
+	line := p.WaitLine(0, re.MatchString)
+	after, err := strconv.ParseFloat(re.FindStringSubmatch(line)[1], 64)
+	require.NoError(t, err)
+	assert.Less(t, after, 30.0)
+	p.Signal(syscall.SIGTERM)
+	require.Equal(t, 0, p.Wait(0))
+	out := p.Output()
+	assert.Contains(t, linesOf(out, "web.1"), "listening on "+strconv.Itoa(port))
+	assert.Len(t, slices.DeleteFunc(slices.Clone(out), func(l string) bool { return !re.MatchString(l) }), 1, "reported once")
+	if !slices.ContainsFunc(out, func(l string) bool { return strings.Contains(l, "worker.1: port") }) {
+		// Unless something else held worker.1's port, it never listened.
+		for _, l := range out {
+			assert.NotContains(t, l, "worker.1 is listening")
+		}
+	}
+}
+
+// TestStartRelease: a release entry runs to completion before the others;
+// if it fails nothing else starts and proctor exits with its code;
+// --no-release skips it; `start release` runs it alone.
+func TestStartRelease(t *testing.T) {
+	t.Parallel()
+	t.Run("runs first", func(t *testing.T) {
+		t.Parallel()
+		dir := newAppDir(t, map[string]string{
+			"Procfile": "web: test -f migrated && echo saw the release; exec sleep 1000\nrelease: sleep 0.1; touch migrated; echo migrated\n",
+		})
+		p := startProctor(t, dir, "start")
+		p.WaitLine(0, isLine("web.1", "saw the release"))
+		p.Signal(syscall.SIGTERM)
+		require.Equal(t, 0, p.Wait(0))
+		out := p.Output()
+		released := slices.IndexFunc(out, isLine("system", "release.1 exited with code 0"))
+		webStarted := slices.IndexFunc(out, func(l string) bool {
+			n, text, _ := parseTextLine(l)
+			return n == "web.1" && strings.HasPrefix(text, "started with pid ")
+		})
+		assert.True(t, released >= 0 && released < webStarted, "release.1 exits before web.1 starts:\n%s", strings.Join(out, "\n"))
+		assert.Contains(t, linesOf(out, "release.1"), "migrated")
+	})
+	tests := []struct {
+		name     string
+		procfile string
+		args     []string
+		code     int
+		want     []string // lines as "name | text"
+		absent   string   // no line holds it
+	}{
+		{
+			name:     "failure starts nothing",
+			procfile: "web: echo web ran\nrelease: echo migrating; exit 7\n",
+			code:     7,
+			want:     []string{"release.1 | migrating", "system | release.1 exited with code 7", "system | release failed with code 7; not starting the other processes"},
+			absent:   "web.1",
+		},
+		{
+			name:     "--no-release",
+			procfile: "web: echo web ran\nrelease: echo migrating; exit 7\n",
+			args:     []string{"--no-release"},
+			want:     []string{"web.1 | web ran", "system | web.1 exited with code 0"},
+			absent:   "release.1",
+		},
+		{
+			name:     "start release runs it alone",
+			procfile: "web: echo web ran\nrelease: echo migrating; exit 5\n",
+			args:     []string{"release"},
+			code:     5,
+			want:     []string{"release.1 | migrating", "system | release.1 exited with code 5"},
+			absent:   "web.1",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := newAppDir(t, map[string]string{"Procfile": tt.procfile})
+			stdout, stderr, code := runProctor(t, dir, append([]string{"start"}, tt.args...)...)
+			assert.Equal(t, tt.code, code, "stderr:\n%s", stderr)
+			var got []string
+			for _, l := range split(stdout) {
+				name, text, ok := parseTextLine(l)
+				require.True(t, ok, l)
+				got = append(got, name+" | "+text)
+			}
+			assert.Subset(t, got, tt.want)
+			assert.NotContains(t, stdout, tt.absent)
+		})
+	}
+}
+
+// TestStartExitCode: the exit of an instance stops the stack, and proctor
+// exits with that instance's code, 128+N when signal N killed it, whatever
+// the others exit with.
+func TestStartExitCode(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		procfile string
+		code     int
+		report   string
+		other    string
+	}{
+		{
+			name:     "exit code",
+			procfile: "web: while [ ! -f ready ]; do sleep 0.01; done; exit 3\nother: trap 'exit 5' TERM; mkfifo f; touch ready; read x <> f\n",
+			code:     3,
+			report:   "web.1 exited with code 3",
+			other:    "other.1 exited with code 5",
+		},
+		{
+			name:     "SIGKILL",
+			procfile: "web: kill -KILL $$\nother: exec sleep 1000\n",
+			code:     128 + 9,
+			report:   "web.1 terminated by SIGKILL",
+			other:    "other.1 terminated by SIGTERM",
+		},
+		{
+			name:     "SIGTERM",
+			procfile: "web: kill -TERM $$\nother: exec sleep 1000\n",
+			code:     128 + 15,
+			report:   "web.1 terminated by SIGTERM",
+			other:    "other.1 terminated by SIGTERM",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := newAppDir(t, map[string]string{"Procfile": tt.procfile})
+			stdout, stderr, code := runProctor(t, dir, append([]string{"start"}, portArgs(t)...)...)
+			assert.Equal(t, tt.code, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			assert.Equal(t, []string{tt.report, "sending SIGTERM to all processes", tt.other}, linesOf(split(stdout), "system"))
+		})
+	}
+}
+
+// termTrap is a Procfile command that says "ready" once its TERM trap is
+// set, and exits 3 on SIGTERM. It waits in a read of a FIFO rather than
+// for a background sleep: a child forked by a shell that traps SIGTERM
+// keeps the shell's handler until it resets its traps, and a SIGTERM that
+// lands in that moment is lost (the sleep would live on until SIGKILL).
+const termTrap = `trap 'echo got TERM; exit 3' TERM; mkfifo "$PS.fifo"; echo ready; read x <> "$PS.fifo"`
+
+// TestStartStopSignals: SIGINT, SIGTERM and SIGHUP to proctor send SIGTERM
+// to every instance, and proctor exits 0 whatever they exit with.
+func TestStartStopSignals(t *testing.T) {
+	t.Parallel()
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
+			dir := newAppDir(t, map[string]string{"Procfile": "web: " + termTrap + "\nworker: " + termTrap + "\n"})
+			p := startProctor(t, dir, append([]string{"start", "-m", "web=2,worker=1"}, portArgs(t)...)...)
+			for _, name := range []string{"web.1", "web.2", "worker.1"} {
+				// Lines of one instance keep their order, so this waits for each.
+				waitFor(t, 20*time.Second, func() bool { return slices.Contains(linesOf(p.Output(), name), "ready") }, "%s ready", name)
+			}
+			p.Signal(sig)
+			assert.Equal(t, 0, p.Wait(0))
+			out := p.Output()
+			assert.Contains(t, linesOf(out, "system"), "sending SIGTERM to all processes")
+			assert.NotContains(t, linesOf(out, "system"), "sending SIGKILL to all processes")
+			for _, name := range []string{"web.1", "web.2", "worker.1"} {
+				assert.Contains(t, linesOf(out, name), "got TERM")
+				assert.Contains(t, linesOf(out, "system"), name+" exited with code 3")
+			}
+			assertNoProcesses(t, p.Token())
+		})
+	}
+}
+
+// stubborn ignores SIGTERM (which sleep inherits) and says so.
+const stubborn = `trap '' TERM; echo ready; exec sleep 1000`
+
+// TestStartKillAfterTimeout: an instance that ignores SIGTERM gets SIGKILL
+// once -t has passed; proctor exits with the code the shutdown was started
+// with.
+func TestStartKillAfterTimeout(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		procfile string
+		signal   bool
+		code     int
+	}{
+		{name: "signal", procfile: "stubborn: " + stubborn + "\nweb: exec sleep 1000\n", signal: true, code: 0},
+		{
+			name:     "exit",
+			procfile: "stubborn: trap '' TERM; touch ready; exec sleep 1000\nweb: while [ ! -f ready ]; do sleep 0.01; done; exit 4\n",
+			code:     4,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := newAppDir(t, map[string]string{"Procfile": tt.procfile})
+			p := startProctor(t, dir, "start", "-t", "1", "--log-format", "json")
+			if tt.signal {
+				p.WaitLine(0, isRecord("stubborn.1", "ready"))
+				p.Signal(syscall.SIGINT)
+			}
+			assert.Equal(t, tt.code, p.Wait(0))
+			recs := decodeRecords(t, p.Output())
+			term := timeOf(t, recs, "system", "sending SIGTERM to all processes")
+			kill := timeOf(t, recs, "system", "sending SIGKILL to all processes")
+			killed := timeOf(t, recs, "system", "stubborn.1 terminated by SIGKILL")
+			assert.GreaterOrEqual(t, kill.Sub(term), 950*time.Millisecond, "SIGKILL only after -t")
+			assert.False(t, killed.Before(kill))
+			if tt.signal {
+				assert.True(t, timeOf(t, recs, "system", "web.1 terminated by SIGTERM").Before(kill))
+			}
+			assertNoProcesses(t, p.Token())
+		})
+	}
+}
+
+// TestStartSecondInterruptKillsAtOnce: a second SIGINT during shutdown
+// sends SIGKILL without waiting for -t.
+func TestStartSecondInterruptKillsAtOnce(t *testing.T) {
+	t.Parallel()
+	dir := newAppDir(t, map[string]string{"Procfile": "stubborn: trap '' TERM INT; echo ready; exec sleep 1000\n"})
+	p := startProctor(t, dir, "start", "-t", "600")
+	p.WaitLine(0, isLine("stubborn.1", "ready"))
+	p.Signal(syscall.SIGINT)
+	p.WaitLine(0, isLine("system", "sending SIGTERM to all processes"))
+	p.Signal(syscall.SIGINT)
+	p.WaitLine(0, isLine("system", "sending SIGKILL to all processes"))
+	assert.Equal(t, 0, p.Wait(0))
+	assert.Contains(t, linesOf(p.Output(), "system"), "stubborn.1 terminated by SIGKILL")
+	assertNoProcesses(t, p.Token())
+}
+
+// userSignals traps SIGUSR1 and SIGUSR2 in the instance's shell and in a
+// background subshell of the same process group; both wait in FIFO reads
+// (see termTrap), which the signals interrupt.
+const userSignals = `trap 'echo got USR1' USR1; trap 'echo got USR2' USR2; ` +
+	`(trap 'echo sub got USR1' USR1; trap 'echo sub got USR2' USR2; mkfifo "$PS.sub"; echo sub ready; while :; do read x <> "$PS.sub"; done) & ` +
+	`mkfifo "$PS.fifo"; echo ready; while :; do read x <> "$PS.fifo"; done`
+
+// TestStartUserSignals: SIGUSR1 and SIGUSR2 to proctor reach every process
+// of every instance's group, and do not stop anything.
+func TestStartUserSignals(t *testing.T) {
+	t.Parallel()
+	dir := newAppDir(t, map[string]string{"Procfile": "web: " + userSignals + "\nworker: " + userSignals + "\n"})
+	p := startProctor(t, dir, "start", "-m", "web=2,worker=1")
+	names := []string{"web.1", "web.2", "worker.1"}
+	has := func(text string) bool {
+		out := p.Output()
+		for _, name := range names {
+			if !slices.Contains(linesOf(out, name), text) {
+				return false
+			}
+		}
+		return true
+	}
+	waitFor(t, 20*time.Second, func() bool { return has("ready") && has("sub ready") }, "every instance ready")
+	for _, sig := range []syscall.Signal{syscall.SIGUSR1, syscall.SIGUSR2} {
+		p.Signal(sig)
+		name := strings.TrimPrefix(unix.SignalName(sig), "SIG")
+		waitFor(t, 20*time.Second, func() bool { return has("got "+name) && has("sub got "+name) }, "every process got %v", sig)
+	}
+	assert.False(t, p.Exited())
+	assert.NotContains(t, linesOf(p.Output(), "system"), "sending SIGTERM to all processes")
+	p.Signal(syscall.SIGTERM)
+	assert.Equal(t, 0, p.Wait(0))
+	assertNoProcesses(t, p.Token())
+}
+
+// TestStartCanDie: an instance of a --can-die type exits without stopping
+// the others; when every instance has exited, proctor exits 0.
+func TestStartCanDie(t *testing.T) {
+	t.Parallel()
+	t.Run("the others keep running", func(t *testing.T) {
+		t.Parallel()
+		dir := newAppDir(t, map[string]string{"Procfile": "web: exec sleep 1000\noneshot: echo done; exit 3\n"})
+		p := startProctor(t, dir, append([]string{"start", "--can-die", "oneshot"}, portArgs(t)...)...)
+		p.WaitLine(0, isLine("system", "oneshot.1 exited with code 3"))
+		web := startedPid(t, p.Output(), "web.1")
+		assert.True(t, alive(web), "web.1 still runs")
+		p.Signal(syscall.SIGTERM)
+		assert.Equal(t, 0, p.Wait(0), "the exit of oneshot.1 did not set the exit code")
+		assert.Equal(t, []string{"oneshot.1 exited with code 3", "sending SIGTERM to all processes", "web.1 terminated by SIGTERM"},
+			linesOf(p.Output(), "system"))
+	})
+	for _, canDie := range []string{"a,b", "all"} {
+		t.Run("all exited, "+canDie, func(t *testing.T) {
+			t.Parallel()
+			dir := newAppDir(t, map[string]string{"Procfile": "a: exit 0\nb: exit 1\n"})
+			stdout, stderr, code := runProctor(t, dir, append([]string{"start", "--can-die", canDie}, portArgs(t)...)...)
+			assert.Equal(t, 0, code, "stderr:\n%s", stderr)
+			sys := linesOf(split(stdout), "system")
+			assert.ElementsMatch(t, []string{"a.1 exited with code 0", "b.1 exited with code 1", "every process has exited", "sending SIGTERM to all processes"}, sys, stdout)
+		})
+	}
+}
+
+// TestStartRestart: an instance of a --restart type is started again after
+// 1 s, then 2 s, each restart reported with its count; a signal during the
+// wait stops everything with exit code 0.
+func TestStartRestart(t *testing.T) {
+	t.Parallel()
+	dir := newAppDir(t, map[string]string{"Procfile": "web: exec sleep 1000\nflaky: echo run; exit 1\n"})
+	p := startProctor(t, dir, "start", "--restart", "flaky", "--log-format", "json")
+	p.WaitLine(0, isRecord("system", "restarting flaky.1 in 4s (restart 3)"))
+	p.Signal(syscall.SIGINT)
+	assert.Equal(t, 0, p.Wait(0))
+	recs := decodeRecords(t, p.Output())
+	var flaky, sys []record
+	for _, r := range recs {
+		switch {
+		case r.Process == "flaky.1":
+			flaky = append(flaky, r)
+		case r.Process == "system" && strings.Contains(r.Line, "flaky.1"):
+			sys = append(sys, r)
+		}
+	}
+	var runs []time.Time
+	for _, r := range flaky {
+		if strings.HasPrefix(r.Line, "started with pid ") {
+			runs = append(runs, r.Time)
+		}
+	}
+	require.Len(t, runs, 3, "flaky.1 runs three times: %+v", flaky)
+	var msgs []string
+	for _, r := range sys {
+		msgs = append(msgs, r.Line)
+	}
+	assert.Equal(t, []string{
+		"flaky.1 exited with code 1", "restarting flaky.1 in 1s (restart 1)",
+		"flaky.1 exited with code 1", "restarting flaky.1 in 2s (restart 2)",
+		"flaky.1 exited with code 1", "restarting flaky.1 in 4s (restart 3)",
+	}, msgs)
+	assert.GreaterOrEqual(t, runs[1].Sub(sys[1].Time), 950*time.Millisecond, "first restart after 1 s")
+	assert.GreaterOrEqual(t, runs[2].Sub(sys[3].Time), 1950*time.Millisecond, "second restart after 2 s")
+	assertNoProcesses(t, p.Token())
+}
+
+// TestStartRestartAll: --restart all restarts any type.
+func TestStartRestartAll(t *testing.T) {
+	t.Parallel()
+	dir := newAppDir(t, map[string]string{"Procfile": "web: exec sleep 1000\nflaky: echo run; exit 0\n"})
+	p := startProctor(t, dir, "start", "--restart", "all")
+	p.WaitLine(0, isLine("system", "restarting flaky.1 in 1s (restart 1)"))
+	// A child's last lines may come after the report of its exit: count
+	// the runs by their output.
+	runs := func() int {
+		return len(slices.DeleteFunc(linesOf(p.Output(), "flaky.1"), func(s string) bool { return s != "run" }))
+	}
+	waitFor(t, 20*time.Second, func() bool { return runs() >= 2 }, "flaky.1 ran twice")
+	p.Signal(syscall.SIGTERM)
+	assert.Equal(t, 0, p.Wait(0))
+	assertNoProcesses(t, p.Token())
+}
+
+// TestStartConfigDefaults: .proctor (or .foreman) holds defaults for the
+// start flags: formation, port, timeout, can-die; flags win.
+func TestStartConfigDefaults(t *testing.T) {
+	t.Parallel()
+	procfile := "web: echo \"$PS $PORT\"\nworker: echo \"$PS $PORT\"\n"
+	tests := []struct {
+		name   string
+		config map[string]string
+		args   []string
+		want   []string
+	}{
+		{
+			name:   ".proctor",
+			config: map[string]string{".proctor": "formation: web=2,worker=1\nport: 6300\ncan-die: web,worker\n"},
+			want:   []string{"web.1 6300", "web.2 6301", "worker.1 6400"},
+		},
+		{
+			name:   ".foreman",
+			config: map[string]string{".foreman": "concurrency: worker=2\nport: 6300\ncan-die: web,worker\n"},
+			want:   []string{"worker.1 6400", "worker.2 6401"},
+		},
+		{
+			name:   "flags win",
+			config: map[string]string{".proctor": "formation: web=2,worker=1\nport: 6300\ncan-die: web,worker\n"},
+			args:   []string{"-m", "web=1", "-p", "6500"},
+			want:   []string{"web.1 6500"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := newAppDir(t, map[string]string{"Procfile": procfile})
+			writeFiles(t, dir, tt.config)
+			stdout, stderr, code := runProctor(t, dir, append([]string{"start"}, tt.args...)...)
+			require.Equal(t, 0, code, "stderr:\n%s", stderr)
+			var got []string
+			for _, l := range split(stdout) {
+				if name, text, ok := parseTextLine(l); ok && name != "system" && !strings.HasPrefix(text, "started with pid ") {
+					got = append(got, text)
+				}
+			}
+			assert.ElementsMatch(t, tt.want, got)
+		})
+	}
+	timeouts := []struct {
+		name     string
+		config   string
+		args     []string
+		min, max time.Duration
+	}{
+		{name: "timeout from .proctor", config: "timeout: 0.5\n", min: 450 * time.Millisecond, max: 4500 * time.Millisecond},
+		{name: "-t wins", config: "timeout: 600\n", args: []string{"-t", "0.5"}, min: 450 * time.Millisecond, max: 20 * time.Second},
+	}
+	for _, tt := range timeouts {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := newAppDir(t, map[string]string{"Procfile": "stubborn: " + stubborn + "\n", ".proctor": tt.config})
+			p := startProctor(t, dir, append([]string{"start", "--log-format", "json"}, tt.args...)...)
+			p.WaitLine(0, isRecord("stubborn.1", "ready"))
+			p.Signal(syscall.SIGTERM)
+			assert.Equal(t, 0, p.Wait(0))
+			recs := decodeRecords(t, p.Output())
+			gap := timeOf(t, recs, "system", "sending SIGKILL to all processes").Sub(timeOf(t, recs, "system", "sending SIGTERM to all processes"))
+			assert.True(t, gap >= tt.min && gap < tt.max, "SIGKILL %v after SIGTERM, want %v to %v", gap, tt.min, tt.max)
+		})
+	}
+}
+
+// --- No orphans (SPEC 7) ---
+
+// TestStartLeavesNoProcesses: when proctor exits, nothing it started is
+// alive: the shell's background children, descendants that left the
+// instance's group or session (adopted as a subreaper), children that
+// ignore SIGTERM, and what a crashed child left behind.
+func TestStartLeavesNoProcesses(t *testing.T) {
+	t.Parallel()
+	helper := helperBin(t)
+	tests := []struct {
+		name     string
+		procfile string
+		sleeps   int  // sleep processes to wait for before stopping proctor
+		crash    bool // the stack stops by itself: web.1 crashes
+	}{
+		{name: "background children", procfile: "web: sh -c 'sleep 1000 & sleep 1000'\n", sleeps: 2},
+		{name: "setsid", procfile: "web: (setsid sleep 1000 &); exec sleep 1000\n", sleeps: 2},
+		{name: "double fork", procfile: "web: (sleep 1000 &); exec sleep 1000\n", sleeps: 2},
+		{name: "double fork into a new group", procfile: "web: " + helper + " escape; exec sleep 1000\n", sleeps: 2},
+		{name: "ignores SIGTERM", procfile: "web: trap '' TERM; sleep 1000 & sleep 1000\n", sleeps: 2},
+		{name: "setsid, ignores SIGTERM", procfile: "web: (setsid sh -c \"trap '' TERM; exec sleep 1000\" &); exec sleep 1000\n", sleeps: 2},
+		{
+			name:     "crash mid-output",
+			procfile: "web: while :; do echo chatter; done >&2 & printf 'half a line'; kill -SEGV $$\nother: exec sleep 1000\n",
+			crash:    true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := newAppDir(t, map[string]string{"Procfile": tt.procfile})
+			p := startProctor(t, dir, "start", "-t", "0.5")
+			if tt.crash {
+				assert.Equal(t, 128+int(syscall.SIGSEGV), p.Wait(0))
+				out := p.Output()
+				assert.Contains(t, linesOf(out, "web.1"), "half a line")
+				assert.Contains(t, linesOf(out, "system"), "web.1 terminated by SIGSEGV")
+				for _, l := range linesOf(out, "web.1") {
+					if strings.Contains(l, "chatter") {
+						assert.Equal(t, "chatter", l)
+					}
+				}
+			} else {
+				waitProcs(t, p.Token(), "sleep", tt.sleeps)
+				p.Signal(syscall.SIGTERM)
+				assert.Equal(t, 0, p.Wait(0))
+			}
+			assertNoProcesses(t, p.Token())
+		})
+	}
+}
+
+// guardianOf returns the pid of proctor's guardian process.
+func guardianOf(t *testing.T, proctor int) int {
+	t.Helper()
+	var pid int
+	waitFor(t, 20*time.Second, func() bool {
+		for _, c := range childrenOf(proctor) {
+			cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(c) + "/cmdline")
+			if bytes.Contains(cmdline, []byte(guardianCommand)) {
+				pid = c
+				return true
+			}
+		}
+		return false
+	}, "proctor's guardian running")
+	return pid
+}
+
+// TestStartKilledProctorLeavesNoProcesses: when proctor is killed with
+// SIGKILL, its guardian stops every process group it started, SIGKILL
+// after the grace period for those ignoring SIGTERM, and exits.
+func TestStartKilledProctorLeavesNoProcesses(t *testing.T) {
+	t.Parallel()
+	dir := newAppDir(t, map[string]string{
+		"Procfile": "web: sh -c 'sleep 1000 & sleep 1000'\nstubborn: trap '' TERM; sleep 1000 & sleep 1000\n",
+	})
+	p := startProctor(t, dir, "start", "-t", "1", "-m", "web=2,stubborn=1")
+	waitProcs(t, p.Token(), "sleep", 6)
+	guardian := guardianOf(t, p.Pid())
+	p.Signal(syscall.SIGKILL)
+	assert.Equal(t, 128+int(syscall.SIGKILL), p.Wait(0))
+	waitNoProcesses(t, p.Token(), 10*time.Second)
+	waitFor(t, 10*time.Second, func() bool { return !alive(guardian) }, "guardian %d exited", guardian)
+}
+
+// TestStartClosedStdout: when proctor's stdout is closed while children
+// write (`proctor start | head -1`), proctor stops everything and exits 0.
+func TestStartClosedStdout(t *testing.T) {
+	t.Parallel()
+	dir := newAppDir(t, map[string]string{"Procfile": "web: yes chatter\nworker: while :; do echo worker; done\n"})
+	opts := runOptions{dir: dir}
+	ctx, cancel := context.WithTimeout(context.Background(), opts.deadline())
+	defer cancel()
+	cmd := opts.command(t, ctx, []string{"start"})
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = w, &stderr
+	t.Cleanup(func() {
+		_ = killGroup(cmd)
+		killTokenProcesses(t, opts.token)
+	})
+	err = cmd.Start()
+	w.Close()
+	require.NoError(t, err)
+	line, err := bufio.NewReader(r).ReadString('\n')
+	require.NoError(t, err)
+	assert.Regexp(t, `^\d\d:\d\d:\d\d (web\.1 +|worker\.1) \| `, line)
+	r.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("proctor still runs 20s after its stdout was closed; stderr:\n%s", stderr.String())
+	}
+	assert.NoError(t, err, "stderr:\n%s", stderr.String())
+	assert.Equal(t, 0, exitCode(cmd.ProcessState))
+	assert.Empty(t, stderr.String())
+	assertNoProcesses(t, opts.token)
+}
+
+// TestStartTTY: with --tty each child runs on its own terminal: it sees a
+// terminal on stdin, stdout and stderr, of proctor's size, else 80x24; and
+// shutdown leaves nothing alive.
+func TestStartTTY(t *testing.T) {
+	t.Parallel()
+	t.Run("not a terminal", func(t *testing.T) {
+		t.Parallel()
+		dir := newAppDir(t, map[string]string{
+			"Procfile": "web: test -t 0 && test -t 1 && test -t 2 && echo on a terminal; stty size; echo ready; sh -c 'sleep 1000 & sleep 1000'\n",
+		})
+		p := startProctor(t, dir, "start", "--tty")
+		p.WaitLine(0, isLine("web.1", "on a terminal"))
+		p.WaitLine(0, isLine("web.1", "24 80"))
+		p.WaitLine(0, isLine("web.1", "ready"))
+		waitProcs(t, p.Token(), "sleep", 2)
+		p.Signal(syscall.SIGTERM)
+		assert.Equal(t, 0, p.Wait(0))
+		assertNoProcesses(t, p.Token())
+	})
+	t.Run("proctor on a terminal", func(t *testing.T) {
+		t.Parallel()
+		dir := newAppDir(t, map[string]string{"Procfile": "web: stty size\n"})
+		stdout, stderr, code := runOnTerminal(t, runOptions{dir: dir}, 33, 101, "start", "--tty", "--no-color")
+		require.Equal(t, 0, code, "stderr:\n%s", stderr)
+		assert.Contains(t, linesOf(split(stdout), "web.1"), "33 101", stdout)
+	})
+}
+
+// TestStartAsPID1: run as PID 1 of a PID namespace (as a container
+// entrypoint), proctor reaps every zombie: those of its own descendants
+// and those of processes that entered the namespace from outside, whose
+// orphans only PID 1 inherits.
+func TestStartAsPID1(t *testing.T) {
+	t.Parallel()
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("needs unshare (util-linux) for a PID namespace")
+	}
+	nsenter, err := exec.LookPath("nsenter")
+	if err != nil {
+		t.Skip("needs nsenter (util-linux) to enter the PID namespace")
+	}
+	if out, err := exec.Command(unshare, "--pid", "--fork", "--mount-proc", "true").CombinedOutput(); err != nil {
+		t.Skipf("cannot make a PID namespace here (needs root): %v: %s", err, out)
+	}
+	dir := newAppDir(t, map[string]string{
+		"Procfile": "maker: for i in 1 2 3; do sh -c 'sleep 0.05 & exec sleep 0.2'; done; echo made; exec sleep 1000\n",
+	})
+	// --mount-proc: proctor must see its own namespace in /proc.
+	p := startProctorWith(t, runOptions{dir: dir, wrapper: []string{unshare, "--pid", "--fork", "--mount-proc"}}, "start")
+	var proctor int
+	waitFor(t, 20*time.Second, func() bool {
+		if c := childrenOf(p.Pid()); len(c) == 1 {
+			proctor = c[0]
+			return true
+		}
+		return false
+	}, "proctor started under unshare")
+	ns, err := os.Readlink("/proc/" + strconv.Itoa(proctor) + "/ns/pid")
+	require.NoError(t, err)
+	p.WaitLine(0, isLine("maker.1", "made"))
+
+	// A process that enters the namespace: its orphaned zombie goes to PID 1.
+	enter := exec.Command(nsenter, "--target", strconv.Itoa(proctor), "--pid", "--mount", "--", "sh", "-c", "sleep 0.05 & exec sleep 0.2")
+	enter.Env = append(os.Environ(), tokenVar+"="+p.Token())
+	out, err := enter.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	// No zombie is left whose parent is proctor or in its namespace.
+	zombies := func() []int {
+		inNS := map[int]bool{proctor: true}
+		entries, _ := os.ReadDir("/proc")
+		var pids []int
+		for _, e := range entries {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			pids = append(pids, pid)
+			if link, err := os.Readlink("/proc/" + e.Name() + "/ns/pid"); err == nil && link == ns {
+				inNS[pid] = true
+			}
+		}
+		var zs []int
+		for _, pid := range pids {
+			if state, ppid, ok := procStat(pid); ok && state == 'Z' && inNS[ppid] {
+				zs = append(zs, pid)
+			}
+		}
+		return zs
+	}
+	waitFor(t, 20*time.Second, func() bool { return len(zombies()) == 0 }, "no zombies in proctor's namespace")
+	require.NoError(t, syscall.Kill(proctor, syscall.SIGTERM))
+	assert.Equal(t, 0, p.Wait(0))
+	assert.Contains(t, linesOf(p.Output(), "system"), "maker.1 terminated by SIGTERM")
+	assertNoProcesses(t, p.Token())
+}
