@@ -1,0 +1,36 @@
+package runner
+
+import (
+	"net"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestPortInUse(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:0", "[::1]:0", "0.0.0.0:0"} {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Logf("no listener on %s: %v", addr, err) // a machine without IPv6
+			continue
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		assert.True(t, portInUse(port), "port %d while %s listens on it", port, addr)
+		l.Close()
+		assert.False(t, portInUse(port), "port %d once %s stopped listening", port, addr)
+	}
+}
+
+// BenchmarkPortInUse is the check made for each instance before the start.
+func BenchmarkPortInUse(b *testing.B) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	b.ReportAllocs()
+	for b.Loop() {
+		portInUse(port)
+	}
+}
