@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"os"
 	"strconv"
+
+	"golang.org/x/sys/unix"
 )
 
 // procChild is a process whose parent is proctor.
@@ -37,15 +39,24 @@ func listChildren() []procChild {
 	return out
 }
 
-// readStat returns the parent pid and process group of pid.
+// readStat returns the parent pid and process group of pid. It calls the
+// system directly (open, read, close): it runs once per process on the
+// machine each time listChildren scans, and os.Open would add an fstat and
+// a File with its cleanup for each.
 func readStat(pid int, buf []byte) (ppid, pgid int, ok bool) {
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/stat")
+	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return 0, 0, false
 	}
-	defer f.Close()
-	n, err := f.Read(buf[:cap(buf)])
-	if err != nil || n == 0 {
+	defer unix.Close(fd)
+	var n int
+	for {
+		n, err = unix.Read(fd, buf[:cap(buf)])
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil || n <= 0 {
 		return 0, 0, false
 	}
 	return parseStat(buf[:n])
@@ -58,9 +69,15 @@ func parseStat(stat []byte) (ppid, pgid int, ok bool) {
 	if i < 0 {
 		return 0, 0, false
 	}
-	fields := bytes.Fields(stat[i+1:])
-	if len(fields) < 3 {
-		return 0, 0, false
+	rest := stat[i+1:]
+	var fields [3][]byte // state, ppid, pgrp
+	for k := range fields {
+		rest = bytes.TrimLeft(rest, " \n")
+		end := bytes.IndexAny(rest, " \n")
+		if end < 0 {
+			end = len(rest)
+		}
+		fields[k], rest = rest[:end], rest[end:]
 	}
 	ppid, err1 := strconv.Atoi(string(fields[1]))
 	pgid, err2 := strconv.Atoi(string(fields[2]))
