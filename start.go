@@ -63,7 +63,7 @@ When one instance exits, the others are stopped (unless --can-die or
 	fl.BoolVar(&f.noPrefix, "no-prefix", false, "write the bare lines of the processes: no time, name or ' | '")
 	fl.StringVar(&f.logFormat, "log-format", "text", "output format: text or json (one object per line)")
 	fl.BoolVar(&f.tty, "tty", false, "run each process in a pseudo-terminal, so it line-buffers and keeps its colors")
-	fl.StringSliceVar(&f.canDie, "can-die", nil, "process types that may exit without stopping the others (comma-separated; may repeat)")
+	fl.StringSliceVar(&f.canDie, "can-die", nil, `process types that may exit without stopping the others, or "all" (comma-separated; may repeat)`)
 	fl.StringSliceVar(&f.restart, "restart", nil, `process types restarted when they exit, or "all" (comma-separated; may repeat)`)
 	fl.BoolVar(&f.noRelease, "no-release", false, "skip the release entry (run once before the others by default)")
 	fl.StringVar(&f.socket, "socket", "", socketFlagHelp+"; ps, restart, stop, scale, logs and attach talk to it")

@@ -22,6 +22,10 @@ const ReleaseType = "release"
 // ErrFormation is wrapped by every formation error.
 var ErrFormation = errors.New("formation")
 
+// ErrUnknownType is wrapped when a name given as a process type is not in
+// the Procfile.
+var ErrUnknownType = errors.New("unknown process type")
+
 // Formation says how many instances of each process type run, as written in
 // the -m flag: "all=1,web=2,worker=0". The zero Formation names nothing.
 type Formation struct {
@@ -105,19 +109,19 @@ func Resolve(entries []Entry, formation *Formation, types []string) ([]int, erro
 		index[e.Name] = i
 	}
 	unknown := func(name string) error {
-		return formationErr("unknown process type %q (the Procfile has %s)", name, strings.Join(Names(entries), ", "))
+		return fmt.Errorf("%w %q (the Procfile has %s)", ErrUnknownType, name, strings.Join(Names(entries), ", "))
 	}
 	selected := map[string]bool{}
 	for _, t := range types {
 		if _, ok := index[t]; !ok {
-			return nil, unknown(t)
+			return nil, unknown(t) // a TYPE argument, not part of the formation
 		}
 		selected[t] = true
 	}
 	if formation != nil {
 		for _, tc := range formation.Counts {
 			if _, ok := index[tc.Type]; !ok {
-				return nil, unknown(tc.Type)
+				return nil, fmt.Errorf("%w: %w", ErrFormation, unknown(tc.Type))
 			}
 		}
 	}

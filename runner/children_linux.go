@@ -18,6 +18,12 @@ type procChild struct {
 // as a subreaper, which are not instances.
 func listChildren() []procChild {
 	self := os.Getpid()
+	// In a new PID namespace without its own /proc mount, /proc shows the
+	// host, where "parent is our pid" (1) would match the host init's
+	// children. Trust /proc only when it is ours.
+	if link, err := os.Readlink("/proc/self"); err != nil || link != strconv.Itoa(self) {
+		return nil
+	}
 	dir, err := os.Open("/proc")
 	if err != nil {
 		return nil
