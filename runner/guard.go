@@ -88,7 +88,9 @@ func stopGroups(groups map[int]bool, grace, poll time.Duration) {
 	for pgid := range groups {
 		if err := syscall.Kill(-pgid, syscall.SIGTERM); errors.Is(err, syscall.ESRCH) {
 			delete(groups, pgid)
+			continue
 		}
+		syscall.Kill(-pgid, syscall.SIGCONT) // a stopped group gets its SIGTERM now
 	}
 	deadline := time.Now().Add(grace)
 	for len(groups) > 0 && time.Now().Before(deadline) {

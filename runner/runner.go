@@ -788,14 +788,23 @@ func (s *supervisor) signalStrangers(sig syscall.Signal) {
 			signalGroup(c.pid, sig)
 		} else {
 			syscall.Kill(c.pid, sig)
+			if sig == syscall.SIGTERM {
+				syscall.Kill(c.pid, syscall.SIGCONT)
+			}
 		}
 	}
 }
 
 // signalGroup sends sig to the process group led by pid.
+// A SIGTERM is followed by SIGCONT, as systemd does: a stopped process
+// (SIGSTOP, Ctrl-Z) would otherwise hold the SIGTERM pending until SIGKILL.
 func signalGroup(pid int, sig syscall.Signal) {
-	if pid > 0 {
-		syscall.Kill(-pid, sig)
+	if pid <= 0 {
+		return
+	}
+	syscall.Kill(-pid, sig)
+	if sig == syscall.SIGTERM {
+		syscall.Kill(-pid, syscall.SIGCONT)
 	}
 }
 

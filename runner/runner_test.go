@@ -548,3 +548,23 @@ func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+func TestStoppedChildGetsTermAtShutdown(t *testing.T) {
+	// A SIGSTOPped process holds a SIGTERM pending; without the SIGCONT that
+	// follows it, shutdown would wait out the timeout and SIGKILL it.
+	st := startStack(t, "frozen: echo ready; kill -STOP $$; echo thawed; sleep 1000\n", Options{Timeout: time.Hour})
+	st.out.waitFor(t, `^frozen\.1\|0\|ready$`)
+	require.Eventually(t, func() bool {
+		status, err := st.r.Status()
+		if err != nil || status[0].PID == 0 {
+			return false
+		}
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", status[0].PID))
+		return err == nil && strings.Contains(string(data), ") T ")
+	}, 10*time.Second, 5*time.Millisecond, "the shell never stopped")
+	st.sigs <- syscall.SIGTERM
+	assert.Equal(t, 0, st.wait())
+	st.out.waitFor(t, `^system\|frozen\.1 terminated by SIGTERM$`)
+	assert.Zero(t, st.out.count(`SIGKILL`))
+	st.assertNoSurvivors()
+}
