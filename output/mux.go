@@ -70,6 +70,15 @@ const (
 	queueSize = 1 << 20   // main output: bytes queued before readers wait
 	subSize   = 256 << 10 // a subscriber: bytes queued before lines are dropped
 
+	// fastPipe is the capacity asked for the pipe of a fast child (Linux:
+	// the largest an unprivileged process may set by default), and
+	// pipeBudget bounds what one Mux asks for in all. Pipe pages count
+	// against a per-user limit (64 MiB by default) beyond which the user's
+	// new pipes get a single page, so only the first 16 fast children get
+	// a big pipe.
+	fastPipe   = 1 << 20
+	pipeBudget = 16 * fastPipe
+
 	// subCloseWait is how long Close waits for subscribers once the main
 	// output is written: enough for a live client, not enough for a
 	// stopped one (a suspended `proctor logs`) to delay shutdown.
@@ -121,6 +130,8 @@ type Mux struct {
 	// Read buffers of startBuf and fastBuf bytes (*[]byte). A Copy holds
 	// one only while its child has output to read or a partial line.
 	smallBufs, fastBufs sync.Pool
+
+	pipeBytes atomic.Int64 // pipe capacity asked for fast children, at most pipeBudget
 
 	closeOnce sync.Once
 	closeErr  error
@@ -230,6 +241,8 @@ func (c *copier) copy(r io.Reader) error {
 	maxLine := m.maxLine
 	size := min(startBuf, maxLine+2) // what an empty buffer is: startBuf, or fastBuf for a fast child
 	wait := newReadyWaiter(r)
+	var enlarged int64 // pipe capacity taken from the Mux's budget
+	defer func() { m.pipeBytes.Add(-enlarged) }()
 	var (
 		bp    *[]byte // the buffer, nil while none is held
 		buf   []byte  // *bp
@@ -290,9 +303,19 @@ func (c *copier) copy(r io.Reader) error {
 				// A long line has ended: give back its memory.
 				take(fastBuf)
 			case full && len(buf) < fastBuf:
-				// Reads fill the small buffer: a fast child, read more at once.
+				// Reads fill the small buffer: a fast child, read more at once,
+				// and give it a bigger pipe so that it blocks less often and
+				// proctor wakes up less often (-20% of proctor's CPU time for
+				// 4 children writing 1,000,000 lines).
 				size = fastBuf
 				take(fastBuf)
+				if wait != nil && enlarged == 0 {
+					if m.pipeBytes.Add(fastPipe) <= pipeBudget && wait.enlarge(fastPipe) {
+						enlarged = fastPipe
+					} else {
+						m.pipeBytes.Add(-fastPipe)
+					}
+				}
 			case wait != nil && end == start && !full && err == nil:
 				// The pipe is drained and no partial line is held: wait
 				// for more without a buffer, so that an idle child costs

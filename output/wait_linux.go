@@ -10,7 +10,7 @@ import (
 // readyWaiter waits until a pipe or pty has something to read (data, its
 // end, or an error) without a read buffer, so that a Copy of a quiet child
 // holds none: 100 idle instances would otherwise keep 200 buffers, most of
-// proctor's heap.
+// proctor's heap. It also enlarges the pipe of a fast child.
 type readyWaiter struct {
 	rc    syscall.RawConn
 	woken bool
@@ -55,4 +55,16 @@ func (w *readyWaiter) ready(fd uintptr) bool {
 	w.pfd[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
 	n, err := unix.Poll(w.pfd[:], 0)
 	return err != nil || n > 0
+}
+
+// enlarge asks for a pipe of size bytes, and reports whether it got it
+// (not a pipe, or over a limit: no).
+func (w *readyWaiter) enlarge(size int) bool {
+	var err error
+	if cerr := w.rc.Control(func(fd uintptr) {
+		_, err = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, size)
+	}); cerr != nil {
+		return false
+	}
+	return err == nil
 }

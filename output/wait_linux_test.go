@@ -1,6 +1,7 @@
 package output
 
 import (
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 // TestQuietChildrenHoldNoReadBuffers: Copy calls reading pipes whose
@@ -76,4 +78,51 @@ func TestCopyPipeClosedBeforeRead(t *testing.T) {
 			assert.Equal(t, "web.1  | "+strings.TrimSuffix(data, "\n")+"\n", out.String(), "output for %q", data)
 		}
 	}
+}
+
+// TestFastPipesEnlarged: the pipes of fast children get a 1 MiB capacity,
+// at most pipeBudget in all, and the budget is given back when their Copy
+// calls end.
+func TestFastPipesEnlarged(t *testing.T) {
+	const streams = pipeBudget/fastPipe + 4
+	m := New(io.Discard, Options{NoTimestamp: true})
+	var readers, writers []*os.File
+	var wg sync.WaitGroup
+	for i := range streams {
+		pr, pw, err := os.Pipe()
+		require.NoError(t, err)
+		readers, writers = append(readers, pr), append(writers, pw)
+		wg.Go(func() { assert.NoError(t, m.Copy("web."+strconv.Itoa(i+1), Stdout, pr)) })
+	}
+	// Fill each pipe before Copy can drain it: its first read fills the
+	// small buffer, so the child is fast.
+	line := strings.Repeat("x", 79) + "\n"
+	chunk := strings.Repeat(line, 2*startBuf/len(line))
+	for _, pw := range writers {
+		for range 4 {
+			_, err := pw.WriteString(chunk)
+			require.NoError(t, err)
+		}
+	}
+	enlarged := 0
+	for _, pr := range readers {
+		size, err := unix.FcntlInt(pr.Fd(), unix.F_GETPIPE_SZ, 0)
+		require.NoError(t, err)
+		if size == fastPipe {
+			enlarged++
+		}
+	}
+	for _, pw := range writers {
+		pw.Close()
+	}
+	wg.Wait()
+	for _, pr := range readers {
+		pr.Close()
+	}
+	require.NoError(t, m.Close())
+	if enlarged == 0 {
+		t.Skip("F_SETPIPE_SZ to 1 MiB refused here (fs.pipe-max-size or the user's pipe limit)")
+	}
+	assert.Equal(t, pipeBudget/fastPipe, enlarged, "pipes enlarged among %d fast children", streams)
+	assert.Zero(t, m.pipeBytes.Load(), "budget in use once every Copy returned")
 }

@@ -11,3 +11,5 @@ type readyWaiter struct{}
 func newReadyWaiter(io.Reader) *readyWaiter { return nil }
 
 func (*readyWaiter) wait() {}
+
+func (*readyWaiter) enlarge(int) bool { return false }
