@@ -2,6 +2,7 @@ package output
 
 import (
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,6 +71,9 @@ func (q *queue) put(p []byte, lines int, tm **time.Timer) {
 			return
 		}
 		if len(q.buf) == 0 || len(q.buf)+len(p) <= q.limit {
+			if len(q.buf)+len(p) > cap(q.buf) {
+				q.grow(len(p))
+			}
 			q.buf = append(q.buf, p...)
 			q.bufLines += lines
 			q.wakeLocked()
@@ -106,6 +110,23 @@ func (q *queue) put(p []byte, lines int, tm **time.Timer) {
 		}
 		q.mu.Lock()
 	}
+}
+
+// grow makes room for n more bytes in buf. Past 64 KiB it grows at once to
+// the whole queue (limit and an eighth) rather than by doubling: the queue
+// fills up to its limit whenever output is fast, and each reallocation on
+// the way copied the queue into fresh memory whose every page faults on
+// first touch (20 reallocations, 8 MB of pages for the two buffers). Small
+// output, a terminal's or a quiet stack's, keeps small buffers.
+func (q *queue) grow(n int) {
+	need := len(q.buf) + n
+	if need <= 64<<10 {
+		q.buf = slices.Grow(q.buf, n)
+		return
+	}
+	nb := make([]byte, len(q.buf), max(q.limit+q.limit/8, need))
+	copy(nb, q.buf)
+	q.buf = nb
 }
 
 // wakeLocked wakes run if it waits for work.
