@@ -134,11 +134,14 @@ func (b *fakeBackend) Attach(name string, out io.Writer) (Attachment, error) {
 }
 
 func (b *fakeBackend) Logs(w io.Writer, filter func(string) bool, color bool) func() {
+	// Subscribe before recording the call: a test that sees the call
+	// may write lines at once and expects them.
+	cancel := b.mux.Subscribe(w, filter, color)
 	b.mu.Lock()
 	b.calls = append(b.calls, fmt.Sprintf("logs color=%v", color))
 	b.filters = append(b.filters, filter)
 	b.mu.Unlock()
-	return b.mux.Subscribe(w, filter, color)
+	return cancel
 }
 
 // fakeAttachment copies what the test emits to the Attach writer from a
