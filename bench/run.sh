@@ -1,0 +1,413 @@
+#!/usr/bin/env bash
+# bench/run.sh: the whole-process benchmark of proctor (SPEC section 14).
+#
+# Needs bash 5 (for $EPOCHREALTIME), awk, GNU coreutils (seq, tee, head,
+# tr, mkfifo), grep and /usr/bin/time (Debian/Ubuntu: apt-get install
+# time). Run it from a clone (it builds proctor with `go build` when Go is
+# installed and no binary is given) or point it at a binary with -p. -h
+# tells the rest.
+set -euo pipefail
+
+usage() {
+	cat <<'EOF'
+usage: bench/run.sh [-n RUNS] [-p PROCTOR] [-o FILE] [-s PARTS] [-i SECONDS]
+                    [-b MIB] [-L] [-k]
+
+Runs each measurement RUNS times and prints a markdown table of medians,
+with a floor or reference measured in the same run, the machine and the
+date.
+
+  throughput  4 children write 1,000,000 lines of 80 bytes (250,000 each,
+              with seq) into a file through `proctor start --no-color`,
+              against the same 4 children writing straight into a file,
+              alternated (floor, proctor, floor, proctor, ...). Every line
+              of proctor's output is checked: each child line once, whole,
+              in order, after the right prefix.
+  stack       100 instances that print one line, then sleep until SIGTERM:
+              launch until the 100th line is out of proctor (startup), then
+              proctor's CPU over an idle window, VmHWM/VmRSS of proctor and
+              of its guardian process, and SIGTERM until proctor has exited
+              (shutdown). The same 100 run by a bash loop (fork, exec, one
+              shared pipe, kill, wait) give the reference.
+  big         one child writes MIB (default 1024) MiB without a newline:
+              proctor's peak RSS (VmHWM) once it has read them all.
+
+  -n RUNS     runs of each measurement (default 5, or $RUNS)
+  -p PROCTOR  the proctor binary (default: `go build` of this clone when Go
+              is installed, else `proctor` in PATH; CGO_ENABLED=0 in the
+              environment makes that build static, as without a C compiler)
+  -o FILE     also write the table to FILE
+  -s PARTS    only these parts, comma-separated (default
+              throughput,stack,big)
+  -i SECONDS  idle window (default 5)
+  -b MIB      size of the line without a newline (default 1024)
+  -L          also measure the idle window once readiness probing has
+              stopped: one more stack, idle for 2 minutes first
+  -k          keep the work directory
+
+Timing is noisy on a shared machine: compare proctor with the floor of the
+same run, and re-run when the load average (printed) is high.
+EOF
+}
+
+runs=${RUNS:-5}
+proctor=${PROCTOR:-}
+outfile=
+parts=throughput,stack,big
+idle=5
+big_mib=1024
+long=
+keep=
+while getopts "n:p:o:s:i:b:Lkh" opt; do
+	case $opt in
+	n) runs=$OPTARG ;;
+	p) proctor=$OPTARG ;;
+	o) outfile=$OPTARG ;;
+	s) parts=$OPTARG ;;
+	i) idle=$OPTARG ;;
+	b) big_mib=$OPTARG ;;
+	L) long=1 ;;
+	k) keep=1 ;;
+	h)
+		usage
+		exit 0
+		;;
+	*)
+		usage >&2
+		exit 2
+		;;
+	esac
+done
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+[[ -n ${EPOCHREALTIME:-} ]] || die "needs bash 5 or later (\$EPOCHREALTIME)"
+[[ -x /usr/bin/time ]] || die "needs /usr/bin/time (Debian/Ubuntu: apt-get install time)"
+for tool in awk seq tee head tr grep mkfifo; do
+	command -v "$tool" >/dev/null || die "needs $tool"
+done
+[[ $runs =~ ^[1-9][0-9]*$ ]] || die "-n wants a positive number"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/proctor-bench.XXXXXX")
+cleanup() {
+	# Stop what a failed measurement left behind: only our own jobs.
+	local p
+	for p in $(jobs -p); do kill -KILL "$p" 2>/dev/null || true; done
+	if [[ -z $keep ]]; then rm -rf "$work"; else echo "bench: work directory kept: $work" >&2; fi
+}
+trap cleanup EXIT
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [[ -z $proctor ]]; then
+	if command -v go >/dev/null && [[ -f $here/../go.mod ]]; then
+		echo "bench: building proctor (go build)" >&2
+		(cd "$here/.." && go build -o "$work/proctor" .) || die "go build failed"
+		proctor=$work/proctor
+	else
+		proctor=$(command -v proctor) || die "no proctor binary: pass -p PROCTOR"
+	fi
+fi
+[[ -x $proctor ]] || die "$proctor is not executable"
+build="dynamically linked"
+if ! grep -q 'ld-linux\|/lib64/ld-' <(head -c 4096 "$proctor" | tr -c '[:print:]' '\n'); then
+	build="statically linked"
+fi
+
+now() { echo "$EPOCHREALTIME"; }
+# sub A B: B - A, in seconds with 4 decimals.
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", b - a }'; }
+# median of the numbers given as arguments.
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print "n/a"; exit }
+		if (NR % 2) print v[(NR + 1) / 2]; else printf "%.6g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+hz=$(getconf CLK_TCK)
+# A port range of our own, so that concurrent runs do not warn about each other.
+port_base=$((20000 + ($$ % 300) * 100))
+
+# ---------------------------------------------------------------- throughput
+
+# Each child writes 250,000 distinct 80-byte lines: its name (PS, "w.1" to
+# "w.4"), a 10-digit sequence number and 64 x's. seq writes through stdio,
+# 4 KiB per write, to a pipe or a file alike: the same children both ways.
+lines_per_child=250000
+pad=$(printf '%64s' '' | tr ' ' x)
+gen="seq -f \"\$PS %010.0f $pad\" 1 $lines_per_child"
+mkdir -p "$work/tp"
+printf 'w: %s\n' "$gen" >"$work/tp/Procfile"
+
+cpu_of() { awk '{ print $1 + $2 }' "$1"; }
+
+floor_once() {
+	local t0 t1 n
+	rm -f "$work/tp/floor.out"
+	t0=$(now)
+	/usr/bin/time -f "%U %S" -o "$work/tp/floor.time" \
+		bash -c 'for i in 1 2 3 4; do PS=w.$i /bin/sh -c "$1" & done; wait' _ "$gen" >"$work/tp/floor.out"
+	t1=$(now)
+	n=$(awk 'END { print NR }' "$work/tp/floor.out")
+	[[ $n == $((4 * lines_per_child)) ]] || die "floor wrote $n lines"
+	floor_t+=("$(sub "$t0" "$t1")")
+	floor_cpu+=("$(cpu_of "$work/tp/floor.time")")
+}
+
+# check_lines FILE: prints "ok", or what is wrong with proctor's output.
+check_lines() {
+	awk -v per="$lines_per_child" -v pad="$pad" '
+	$2 == "system" { next }
+	NF == 7 && $3 == "|" && $4 == "started" && $5 == "with" && $6 == "pid" { next }
+	{
+		name = $2
+		ok = NF == 6 && $3 == "|" && $4 == name && name ~ /^w\.[1-4]$/ && $6 == pad &&
+			$1 ~ /^[0-9][0-9]:[0-9][0-9]:[0-9][0-9]$/ && length($0) == 97 &&
+			$5 == sprintf("%010d", last[name] + 1)
+		if (!ok) { if (bad++ < 3) printf "bad line %d: %s\n", NR, substr($0, 1, 120); next }
+		last[name]++
+	}
+	END {
+		for (i = 1; i <= 4; i++) if (last["w." i] != per) {
+			printf "w.%d: %d of %d lines\n", i, last["w." i], per; bad++
+		}
+		if (!bad) print "ok"
+	}' "$1"
+}
+
+proctor_once() {
+	local t0 t1 verdict
+	rm -f "$work/tp/proctor.out"
+	t0=$(now)
+	/usr/bin/time -f "%U %S %M" -o "$work/tp/proctor.time" \
+		"$proctor" start -f "$work/tp/Procfile" -m w=4 --can-die w --no-color >"$work/tp/proctor.out" 2>"$work/tp/proctor.err" ||
+		die "proctor start failed: $(cat "$work/tp/proctor.err")"
+	t1=$(now)
+	verdict=$(check_lines "$work/tp/proctor.out")
+	if [[ $verdict != ok ]]; then
+		intact=no
+		echo "bench: lines not intact: $verdict" >&2
+	fi
+	proctor_t+=("$(sub "$t0" "$t1")")
+	proctor_cpu+=("$(cpu_of "$work/tp/proctor.time")")
+	proctor_maxrss+=("$(awk '{ print $3 }' "$work/tp/proctor.time")")
+}
+
+# ------------------------------------------------------------ 100 instances
+
+# The stack: 100 instances that print one line, then sleep until SIGTERM.
+stack_cmd='echo "up $PS"; exec sleep 1000'
+
+# find_guardian PID: the child of PID running `proctor __guardian`.
+find_guardian() {
+	local c
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		if tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null | grep -q __guardian; then
+			echo "$c"
+			return
+		fi
+	done
+}
+status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+# cpu_ms PID: utime+stime of the whole process, in ms (clock-tick resolution).
+cpu_ms() { awk -v hz="$hz" '{ sub(/^.*\) /, ""); print ($12 + $13) * 1000 / hz }' "/proc/$1/stat"; }
+# run_ns PID: time on CPU of its live threads, in ns (schedstat).
+run_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%d\n", s }'; }
+# switches PID: context switches of its live threads: each one a wakeup.
+switches() {
+	cat /proc/"$1"/task/*/status |
+		awk '$1 == "voluntary_ctxt_switches:" || $1 == "nonvoluntary_ctxt_switches:" { s += $2 } END { print s }'
+}
+
+# idle_window PID SECONDS: proctor's CPU over the window, as
+# "utime+stime_ms schedstat_ms wakeups".
+idle_window() {
+	local c0 c1 r0 r1 w0 w1
+	c0=$(cpu_ms "$1") r0=$(run_ns "$1") w0=$(switches "$1")
+	sleep "$2"
+	c1=$(cpu_ms "$1") r1=$(run_ns "$1") w1=$(switches "$1")
+	awk -v c0="$c0" -v c1="$c1" -v r0="$r0" -v r1="$r1" -v w0="$w0" -v w1="$w1" \
+		'BEGIN { printf "%g %.3f %d\n", c1 - c0, (r1 - r0) / 1e6, w1 - w0 }'
+}
+
+# stack_once [SETTLE]: one stack of 100; SETTLE seconds before the idle
+# window (default 2: the first probes, the last lines).
+stack_once() {
+	local settle=${1:-2} d=$work/stack pid t0 t1 n g idle_out
+	rm -rf "$d"
+	mkdir -p "$d"
+	printf 's: %s\n' "$stack_cmd" >"$d/Procfile"
+	mkfifo "$d/out.fifo" "$d/tee.fifo"
+	t0=$(now)
+	"$proctor" start -f "$d/Procfile" -m s=100 -p "$port_base" --no-color >"$d/out.fifo" 2>"$d/err" &
+	pid=$!
+	tee -p "$d/out" <"$d/out.fifo" >"$d/tee.fifo" &
+	# grep handles each read at once and exits at the 100th child line;
+	# tee goes on copying proctor's output into a file.
+	n=$(grep -m 100 -c -F '| up s.' <"$d/tee.fifo" || true)
+	t1=$(now)
+	[[ $n == 100 ]] || die "only $n instances printed; proctor stderr: $(cat "$d/err")"
+	local cpu_start
+	cpu_start=$(cpu_ms "$pid")
+
+	sleep "$settle"
+	idle_out=$(idle_window "$pid" "$idle")
+	if [[ $settle == 2 ]]; then
+		start_t+=("$(sub "$t0" "$t1")")
+		start_cpu+=("$cpu_start")
+		read -r a b c <<<"$idle_out"
+		idle_ms+=("$a") idle_run_ms+=("$b") idle_wakeups+=("$c")
+		hwm+=("$(status_kib "$pid" VmHWM)")
+		rss+=("$(status_kib "$pid" VmRSS)")
+		g=$(find_guardian "$pid")
+		if [[ -n $g ]]; then
+			ghwm+=("$(status_kib "$g" VmHWM)")
+			grss+=("$(status_kib "$g" VmRSS)")
+		fi
+	else
+		long_idle=$idle_out
+	fi
+
+	t0=$(now)
+	kill -TERM "$pid"
+	wait "$pid" || true
+	t1=$(now)
+	[[ $settle == 2 ]] && stop_t+=("$(sub "$t0" "$t1")")
+	wait || true # tee
+	grep -q 'sending SIGTERM to all processes' "$d/out" || die "no shutdown line in proctor's output"
+}
+
+# ref_once: the same 100 run by a bash subshell, about the least a
+# supervisor does (fork, exec, one pipe shared by all, kill, wait): the
+# reference for startup and shutdown on this machine.
+ref_once() {
+	local d=$work/ref pid t0 t1 n
+	rm -rf "$d"
+	mkdir -p "$d"
+	mkfifo "$d/out.fifo"
+	t0=$(now)
+	(
+		trap 'kill -TERM $(jobs -p) 2>/dev/null; wait; exit 0' TERM
+		for ((j = 1; j <= 100; j++)); do PS=s.$j /bin/sh -c "$stack_cmd" & done
+		wait
+	) >"$d/out.fifo" &
+	pid=$!
+	n=$(grep -m 100 -c -F 'up s.' <"$d/out.fifo" || true)
+	t1=$(now)
+	[[ $n == 100 ]] || die "reference: only $n instances printed"
+	ref_start_t+=("$(sub "$t0" "$t1")")
+	sleep 1
+	t0=$(now)
+	kill -TERM "$pid"
+	wait "$pid" || true
+	t1=$(now)
+	ref_stop_t+=("$(sub "$t0" "$t1")")
+}
+
+# -------------------------------------------------------- bounded memory
+
+# big_once: a child writes big_mib MiB without a newline, then says so and
+# sleeps; proctor's VmHWM is read then. The line reaches proctor's stdout,
+# /dev/null, in 1 MiB pieces.
+big_once() {
+	local d=$work/big pid
+	mkdir -p "$d"
+	printf 'big: head -c %d /dev/zero | tr "\\0" x; : >%s; exec sleep 1000\n' $((big_mib << 20)) "$d/done" >"$d/Procfile"
+	rm -f "$d/done"
+	"$proctor" start -f "$d/Procfile" -p "$port_base" --no-color >/dev/null 2>"$d/err" &
+	pid=$!
+	while [[ ! -e $d/done ]]; do
+		kill -0 "$pid" 2>/dev/null || die "proctor start (big line) failed: $(cat "$d/err")"
+		sleep 0.1
+	done
+	big_hwm=$(status_kib "$pid" VmHWM)
+	kill -TERM "$pid"
+	wait "$pid" || true
+}
+
+# -------------------------------------------------------------------- main
+
+has() { [[ ,$parts, == *,$1,* ]]; }
+
+floor_t=() proctor_t=() floor_cpu=() proctor_cpu=() proctor_maxrss=()
+start_t=() start_cpu=() stop_t=() idle_ms=() idle_run_ms=() idle_wakeups=()
+hwm=() rss=() ghwm=() grss=() ref_start_t=() ref_stop_t=()
+big_hwm= long_idle=
+intact=yes
+load_before=$(load)
+
+if has throughput; then
+	echo "bench: throughput, $runs x (floor, proctor)" >&2
+	for ((i = 0; i < runs; i++)); do
+		floor_once
+		proctor_once
+	done
+fi
+if has stack; then
+	echo "bench: 100 instances, $runs x (bash reference; proctor: startup, idle ${idle} s, memory, shutdown)" >&2
+	for ((i = 0; i < runs; i++)); do
+		ref_once
+		stack_once
+	done
+	if [[ -n $long ]]; then
+		echo "bench: 100 instances, idle ${idle} s once readiness probing has stopped (about 2 minutes)" >&2
+		stack_once 125
+	fi
+fi
+if has big; then
+	echo "bench: ${big_mib} MiB line without a newline" >&2
+	big_once
+fi
+load_after=$(load)
+
+mib() { awk -v k="$1" 'BEGIN { if (k == "n/a" || k == "") print "n/a"; else printf "%.1f MiB", k / 1024 }'; }
+verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v != "n/a" && v + 0 <= t + 0) ? "yes" : "**no**" }'; }
+cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+
+table() {
+	echo "| measurement (median of $runs runs) | proctor | floor / reference (same run) | target | met |"
+	echo "|---|---|---|---|---|"
+	if has throughput; then
+		local mf mp ratio
+		mf=$(median "${floor_t[@]}") mp=$(median "${proctor_t[@]}")
+		ratio=$(awk -v p="$mp" -v f="$mf" 'BEGIN { printf "%.2f", p / f }')
+		echo "| throughput: 4 × 250,000 lines of 80 B into a file | $mp s | $mf s (the children straight into the file) | ≤ 1.5× floor | $(verdict "$ratio" 1.5) (${ratio}×) |"
+		echo "| throughput: CPU, user+sys of everything | $(median "${proctor_cpu[@]}") s | $(median "${floor_cpu[@]}") s | — | — |"
+		echo "| throughput: each line once, whole, in order, right prefix | $intact | — | all | $([[ $intact == yes ]] && echo yes || echo '**no**') |"
+		echo "| throughput: peak RSS of proctor (or of its largest child) | $(mib "$(median "${proctor_maxrss[@]}")") | — | — | — |"
+	fi
+	if has stack; then
+		local m
+		m=$(median "${start_t[@]}")
+		echo "| startup: launch → 100th instance's line out of proctor | $m s | $(median "${ref_start_t[@]}") s (bash \`&\` loop) | ≤ 0.10 s | $(verdict "$m" 0.10) |"
+		echo "| startup: proctor's own CPU (utime+stime) until then | $(median "${start_cpu[@]}") ms | — | — | — |"
+		m=$(median "${stop_t[@]}")
+		echo "| shutdown: SIGTERM → proctor exited, 100 instances | $m s | $(median "${ref_stop_t[@]}") s (bash kill + wait) | ≤ 0.03 s | $(verdict "$m" 0.03) |"
+		m=$(median "${hwm[@]}")
+		echo "| memory: proctor's VmHWM (peak RSS), 100 instances | $(mib "$m") | — | < 10 MiB | $(verdict "$m" 10239) |"
+		echo "| memory: proctor's VmRSS after the idle window | $(mib "$(median "${rss[@]}")") | — | — | — |"
+		echo "| memory: guardian process (\`proctor __guardian\`), VmHWM / VmRSS | $(mib "$(median "${ghwm[@]}")") / $(mib "$(median "${grss[@]}")") | — | — | — |"
+		m=$(median "${idle_ms[@]}")
+		echo "| idle ${idle} s, 100 instances, readiness probing on: utime+stime | $m ms | — | 0 | $(verdict "$m" 0) |"
+		echo "| idle ${idle} s, probing on: time on CPU (schedstat) / thread wakeups | $(median "${idle_run_ms[@]}") ms / $(median "${idle_wakeups[@]}") | — | — | — |"
+		if [[ -n $long_idle ]]; then
+			local a b c
+			read -r a b c <<<"$long_idle"
+			echo "| idle ${idle} s after probing stopped (1 run): utime+stime, schedstat, wakeups | $a ms, $b ms, $c | — | 0 | $(verdict "$a" 0) |"
+		fi
+	fi
+	if has big; then
+		echo "| memory: proctor's VmHWM after reading ${big_mib} MiB without a newline | $(mib "$big_hwm") | — | bounded | $(verdict "$big_hwm" 65536) |"
+	fi
+	echo
+	echo "Machine: $(nproc) CPUs, ${cpu_model:-unknown CPU}, Linux $(uname -r); load average before $load_before, after $load_after."
+	echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'). proctor: $("$proctor" --version 2>/dev/null | head -1 || echo unknown), $build."
+	if has throughput; then echo "Raw throughput times (s): floor ${floor_t[*]}; proctor ${proctor_t[*]}."; fi
+	if has stack; then echo "Raw stack times (s): startup ${start_t[*]} (bash ${ref_start_t[*]}); shutdown ${stop_t[*]} (bash ${ref_stop_t[*]})."; fi
+	return 0
+}
+
+table
+if [[ -n $outfile ]]; then table >"$outfile"; fi
