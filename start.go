@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -105,6 +106,9 @@ func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error 
 	if err != nil {
 		return err
 	}
+	if startsNothing(a.entries, counts, f.noRelease) {
+		return usageErrorf("%w (every count is 0)", runner.ErrEmptyFormation)
+	}
 	for _, list := range [][]string{f.canDie, f.restart} {
 		if err := checkTypes(a.entries, list); err != nil {
 			return err
@@ -153,7 +157,7 @@ func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error 
 	if err != nil {
 		return &exitError{exitFail, err}
 	}
-	if outErr := firstErr(mux.Err(), closeErr); outErr != nil && !errors.Is(outErr, syscall.EPIPE) {
+	if outErr := cmp.Or(mux.Err(), closeErr); outErr != nil && !errors.Is(outErr, syscall.EPIPE) {
 		fmt.Fprintf(h.stderr, "proctor: writing output: %v\n", outErr)
 		if code == 0 {
 			code = exitFail
@@ -165,13 +169,15 @@ func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error 
 	return nil
 }
 
-func firstErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
+// startsNothing reports whether the counts start no instance (a release
+// skipped with --no-release counts for nothing).
+func startsNothing(entries []procfile.Entry, counts []int, noRelease bool) bool {
+	for i, n := range counts {
+		if n > 0 && !(noRelease && entries[i].Name == procfile.ReleaseType) {
+			return false
 		}
 	}
-	return nil
+	return true
 }
 
 // resolveCounts turns -m and the TYPE arguments into a count per entry.

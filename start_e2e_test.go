@@ -751,6 +751,7 @@ func TestStartUsageErrors(t *testing.T) {
 		{[]string{"--can-die", "wrker"}, `unknown process type "wrker" (the Procfile has web, worker)`},
 		{[]string{"--restart", "web,wrker"}, `unknown process type "wrker" (the Procfile has web, worker)`},
 		{[]string{"--log-format", "xml"}, `--log-format must be text or json, not "xml"`},
+		{[]string{"-m", "web=0"}, `the formation starts no processes (every count is 0)`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
