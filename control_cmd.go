@@ -129,6 +129,7 @@ func newPsCmd(h *host) *cobra.Command {
 	var (
 		f      clientFlags
 		asJSON bool
+		stats  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "ps",
@@ -138,7 +139,11 @@ pid, state (starting, running, stopping, stopped, exited, restarting), the
 time since its process started, how often it was restarted, its PORT, and
 whether something accepts connections on that port (READY: yes, no, or -
 for an instance without a port). --json prints an array of objects with the
-keys name, type, pid, state, uptime_seconds, restarts, port and ready.`,
+keys name, type, pid, state, uptime_seconds, restarts, port and ready.
+
+--stats prints figures of the proctor process itself instead, to watch it
+for leaks: its pid, goroutines, open file descriptors and heap bytes (with
+--json, an object with the keys pid, goroutines, fds and heap_bytes).`,
 		Example: `  proctor ps
   proctor ps --json | jq -r '.[] | select(.state != "running") | .name'
   proctor ps -d ~/src/app`,
@@ -146,6 +151,9 @@ keys name, type, pid, state, uptime_seconds, restarts, port and ready.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := interruptContext(h)
 			defer stop()
+			if stats {
+				return printStats(ctx, h, f.client(h), asJSON)
+			}
 			st, err := f.client(h).Status(ctx)
 			if err != nil {
 				return clientError(err, "")
@@ -163,7 +171,30 @@ keys name, type, pid, state, uptime_seconds, restarts, port and ready.`,
 	}
 	f.register(cmd.Flags())
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array instead of the table")
+	cmd.Flags().BoolVar(&stats, "stats", false, "print proctor's own pid, goroutines, open file descriptors and heap bytes instead")
 	return cmd
+}
+
+// printStats prints what the stats request reports, as "key  value" lines
+// or, asJSON, as one object.
+func printStats(ctx context.Context, h *host, c *control.Client, asJSON bool) error {
+	pid, st, err := c.Stats(ctx)
+	if err != nil {
+		return clientError(err, "")
+	}
+	if asJSON {
+		b, err := json.MarshalIndent(struct {
+			PID int `json:"pid"`
+			control.Stats
+		}{pid, st}, "", "  ")
+		if err != nil {
+			return &exitError{exitFail, err}
+		}
+		_, err = fmt.Fprintf(h.stdout, "%s\n", b)
+		return err
+	}
+	_, err = fmt.Fprintf(h.stdout, "pid         %d\ngoroutines  %d\nfds         %d\nheap_bytes  %d\n", pid, st.Goroutines, st.FDs, st.HeapBytes)
+	return err
 }
 
 // writeTable prints ps's table.

@@ -165,6 +165,41 @@ func TestControlPs(t *testing.T) {
 	ctlStop(t, p)
 }
 
+// TestControlPsStats: ps --stats prints proctor's own pid, goroutines,
+// open file descriptors and heap, as lines or as a JSON object; the
+// descriptors are those in /proc/PID/fd.
+func TestControlPsStats(t *testing.T) {
+	t.Parallel()
+	dir := newAppDir(t, map[string]string{"Procfile": ctlTwo})
+	p := ctlStart(t, runOptions{dir: dir}, []string{"web.1", "worker.1"})
+
+	got := runCLI(t, dir, "ps", "--stats")
+	require.Equal(t, 0, got.Code, "%+v", got)
+	assert.Regexp(t, fmt.Sprintf(`^pid +%d\ngoroutines +\d+\nfds +\d+\nheap_bytes +\d+\n$`, p.Pid()), got.Stdout)
+
+	got = runCLI(t, dir, "ps", "--stats", "--json")
+	require.Equal(t, 0, got.Code, "%+v", got)
+	var st struct {
+		PID        int    `json:"pid"`
+		Goroutines int    `json:"goroutines"`
+		FDs        int    `json:"fds"`
+		HeapBytes  uint64 `json:"heap_bytes"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(got.Stdout), &st), got.Stdout)
+	assert.Equal(t, p.Pid(), st.PID)
+	assert.Greater(t, st.Goroutines, 4, "supervisor, reaper, spawner, readers, server")
+	assert.Greater(t, st.HeapBytes, uint64(0))
+	// Two pipes per instance at least, and the listener; the count is
+	// that of /proc/PID/fd (taken after: the request's connection is gone,
+	// and nothing else changes in an idle stack).
+	assert.GreaterOrEqual(t, st.FDs, 2*2+1)
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.Pid()))
+	require.NoError(t, err)
+	assert.InDelta(t, len(fds), st.FDs, 1, "the request's own connection counts")
+	ctlNoShutdown(t, p)
+	ctlStop(t, p)
+}
+
 // TestControlSocket: the socket is the root's .proctor.sock, mode 0600,
 // and gone when proctor exits.
 func TestControlSocket(t *testing.T) {

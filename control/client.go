@@ -191,6 +191,19 @@ func (c *Client) Status(ctx context.Context) (Stack, error) {
 	return Stack{Processes: procs, Types: resp.Types}, nil
 }
 
+// Stats asks for figures of the proctor process itself (goroutines, file
+// descriptors, heap) and its pid. It does not involve the stack.
+func (c *Client) Stats(ctx context.Context) (pid int, st Stats, err error) {
+	resp, err := c.call(ctx, Request{Command: CmdStats})
+	if err != nil {
+		return 0, Stats{}, err
+	}
+	if resp.Stats == nil {
+		return 0, Stats{}, fmt.Errorf("proctor at %s sent no stats", c.Path)
+	}
+	return resp.PID, *resp.Stats, nil
+}
+
 // Restart restarts an instance, or every instance of a type one after
 // another, and returns once the last has started again.
 func (c *Client) Restart(ctx context.Context, name string) error {

@@ -41,13 +41,16 @@
 //
 //	info     → pid (of proctor), types (the Procfile's process types)
 //	status   → processes (see Process), types
+//	stats    → pid, stats: goroutines, fds, heap_bytes of proctor itself (see Stats)
 //	restart  name: an instance ("web.2") or a type ("web", its instances one after another)
 //	stop     name: an instance or a type
 //	scale    formation: [{"type":"web","count":3}, ...]
 //	logs     names: instances or types (none: all), color: bool
 //	attach   name: an instance; rows, cols: the client's window size
 //
-// restart, stop and scale answer once the change is done. Error codes are
+// stats is read-only and never waits for the stack: it is how tests and
+// `proctor ps --stats` watch proctor for leaked goroutines and file
+// descriptors. restart, stop and scale answer once the change is done. Error codes are
 // "forbidden" (another user id), "bad_request" (malformed, too large,
 // unknown command, missing field), "version", "unknown_name", "not_tty",
 // "not_alive", "shutting_down", "not_running" and "failed" (anything

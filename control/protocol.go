@@ -38,6 +38,7 @@ const (
 	CmdScale   = "scale"
 	CmdLogs    = "logs"
 	CmdAttach  = "attach"
+	CmdStats   = "stats"
 )
 
 // Error codes of a response.
@@ -102,6 +103,8 @@ type Response struct {
 	Types []string `json:"types,omitempty"`
 	// Processes are the instances of the stack (status).
 	Processes []Process `json:"processes,omitempty"`
+	// Stats are figures of the proctor process (stats).
+	Stats *Stats `json:"stats,omitempty"`
 }
 
 // Process is the state of one instance, as `proctor ps` shows it; its

@@ -260,6 +260,9 @@ func (s *Server) handle(sc *serverConn) {
 		s.answer(sc, &Response{PID: s.pid, Types: s.backend.Types()})
 	case CmdStatus:
 		s.status(sc)
+	case CmdStats:
+		st := processStats()
+		s.answer(sc, &Response{PID: s.pid, Stats: &st})
 	case CmdRestart, CmdStop:
 		if req.Name == "" {
 			s.fail(c, CodeBadRequest, req.Command+": missing name")

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -574,4 +575,51 @@ func TestServeTwice(t *testing.T) {
 		return s.serving
 	}, "Serve to start")
 	assert.Error(t, s.Serve())
+}
+
+// TestStats: the stats request reports proctor's own pid, goroutines, file
+// descriptors and heap, without asking the backend, and follows a change
+// in them.
+func TestStats(t *testing.T) {
+	b := newFakeBackend(t)
+	_, c := serve(t, b)
+	ctx := testContext(t, 10*time.Second)
+	pid, st, err := c.Stats(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, os.Getpid(), pid)
+	assert.Greater(t, st.Goroutines, 1)
+	assert.Greater(t, st.FDs, 3, "stdin, stdout, stderr, the listener and the connection")
+	assert.Greater(t, st.HeapBytes, uint64(0))
+
+	// Open files and parked goroutines show up; so does their end. (The
+	// goroutine and descriptor of the previous connection may still be
+	// ending when a count is taken: a slack of 2.)
+	var files []*os.File
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 10 {
+		f, err := os.Open(os.DevNull)
+		require.NoError(t, err)
+		files = append(files, f)
+		wg.Go(func() { <-stop })
+	}
+	_, more, err := c.Stats(ctx)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, more.FDs, st.FDs+10-2)
+	assert.GreaterOrEqual(t, more.Goroutines, st.Goroutines+10-2)
+	for _, f := range files {
+		f.Close()
+	}
+	close(stop)
+	wg.Wait()
+	waitUntil(t, 5*time.Second, func() bool {
+		_, after, err := c.Stats(ctx)
+		return err == nil && after.FDs <= st.FDs && after.Goroutines <= st.Goroutines
+	}, "the counts to come back down")
+	assert.Empty(t, b.Calls(), "stats does not involve the stack")
+
+	// The raw answer, as the package doc gives it.
+	out, err := rawRequest(t, c.Path, []byte(`{"version":1,"command":"stats"}`))
+	require.NoError(t, err)
+	assert.Regexp(t, `^\{"version":1,"ok":true,"pid":\d+,"stats":\{"goroutines":\d+,"fds":\d+,"heap_bytes":\d+\}\}\n$`, out)
 }
