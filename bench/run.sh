@@ -101,6 +101,8 @@ cleanup() {
 trap cleanup EXIT
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 if [[ -z $proctor ]]; then
 	if command -v go >/dev/null && [[ -f $here/../go.mod ]]; then
 		echo "bench: building proctor (go build)" >&2
@@ -116,65 +118,28 @@ if ! grep -q 'ld-linux\|/lib64/ld-' <(head -c 4096 "$proctor" | tr -c '[:print:]
 	build="statically linked"
 fi
 
-now() { echo "$EPOCHREALTIME"; }
-# sub A B: B - A, in seconds with 4 decimals.
-sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", b - a }'; }
-# median of the numbers given as arguments.
-median() {
-	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-		if (NR == 0) { print "n/a"; exit }
-		if (NR % 2) print v[(NR + 1) / 2]; else printf "%.6g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-hz=$(getconf CLK_TCK)
 # A port range of our own, so that concurrent runs do not warn about each other.
 port_base=$((20000 + ($$ % 300) * 100))
 
 # ---------------------------------------------------------------- throughput
 
-# Each child writes 250,000 distinct 80-byte lines: its name (PS, "w.1" to
-# "w.4"), a 10-digit sequence number and 64 x's. seq writes through stdio,
-# 4 KiB per write, to a pipe or a file alike: the same children both ways.
-lines_per_child=250000
-pad=$(printf '%64s' '' | tr ' ' x)
-gen="seq -f \"\$PS %010.0f $pad\" 1 $lines_per_child"
+# The writers of bench/lib.sh, run as `-m w=4`: each tags its lines with its
+# PS, w.1 to w.4.
+gen=$(writer_cmd '$PS')
 mkdir -p "$work/tp"
 printf 'w: %s\n' "$gen" >"$work/tp/Procfile"
-
-cpu_of() { awk '{ print $1 + $2 }' "$1"; }
 
 floor_once() {
 	local t0 t1 n
 	rm -f "$work/tp/floor.out"
 	t0=$(now)
-	/usr/bin/time -f "%U %S" -o "$work/tp/floor.time" \
-		bash -c 'for i in 1 2 3 4; do PS=w.$i /bin/sh -c "$1" & done; wait' _ "$gen" >"$work/tp/floor.out"
+	floor_start "$work/tp/floor.out" "$work/tp/floor.time" "$gen" "$gen" "$gen" "$gen"
+	wait "$floor_pid"
 	t1=$(now)
 	n=$(awk 'END { print NR }' "$work/tp/floor.out")
 	[[ $n == $((4 * lines_per_child)) ]] || die "floor wrote $n lines"
 	floor_t+=("$(sub "$t0" "$t1")")
 	floor_cpu+=("$(cpu_of "$work/tp/floor.time")")
-}
-
-# check_lines FILE: prints "ok", or what is wrong with proctor's output.
-check_lines() {
-	awk -v per="$lines_per_child" -v pad="$pad" '
-	$2 == "system" { next }
-	NF == 7 && $3 == "|" && $4 == "started" && $5 == "with" && $6 == "pid" { next }
-	{
-		name = $2
-		ok = NF == 6 && $3 == "|" && $4 == name && name ~ /^w\.[1-4]$/ && $6 == pad &&
-			$1 ~ /^[0-9][0-9]:[0-9][0-9]:[0-9][0-9]$/ && length($0) == 97 &&
-			$5 == sprintf("%010d", last[name] + 1)
-		if (!ok) { if (bad++ < 3) printf "bad line %d: %s\n", NR, substr($0, 1, 120); next }
-		last[name]++
-	}
-	END {
-		for (i = 1; i <= 4; i++) if (last["w." i] != per) {
-			printf "w.%d: %d of %d lines\n", i, last["w." i], per; bad++
-		}
-		if (!bad) print "ok"
-	}' "$1"
 }
 
 proctor_once() {
@@ -210,17 +175,6 @@ find_guardian() {
 		fi
 	done
 }
-status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
-# cpu_ms PID: utime+stime of the whole process, in ms (clock-tick resolution).
-cpu_ms() { awk -v hz="$hz" '{ sub(/^.*\) /, ""); print ($12 + $13) * 1000 / hz }' "/proc/$1/stat"; }
-# run_ns PID: time on CPU of its live threads, in ns (schedstat).
-run_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%d\n", s }'; }
-# switches PID: context switches of its live threads: each one a wakeup.
-switches() {
-	cat /proc/"$1"/task/*/status |
-		awk '$1 == "voluntary_ctxt_switches:" || $1 == "nonvoluntary_ctxt_switches:" { s += $2 } END { print s }'
-}
-
 # idle_window PID SECONDS: proctor's CPU over the window, as
 # "utime+stime_ms schedstat_ms wakeups".
 idle_window() {
@@ -373,7 +327,7 @@ table() {
 		local mf mp ratio
 		mf=$(median "${floor_t[@]}") mp=$(median "${proctor_t[@]}")
 		ratio=$(awk -v p="$mp" -v f="$mf" 'BEGIN { printf "%.2f", p / f }')
-		echo "| throughput: 4 × 250,000 lines of 80 B into a file | $mp s | $mf s (the children straight into the file) | ≤ 1.5× floor | $(verdict "$ratio" 1.5) (${ratio}×) |"
+		echo "| throughput: 4 × $(thousands "$lines_per_child") lines of 80 B into a file | $mp s | $mf s (the children straight into the file) | ≤ 1.5× floor | $(verdict "$ratio" 1.5) (${ratio}×) |"
 		echo "| throughput: CPU, user+sys of everything | $(median "${proctor_cpu[@]}") s | $(median "${floor_cpu[@]}") s | — | — |"
 		echo "| throughput: each line once, whole, in order, right prefix | $intact | — | all | $([[ $intact == yes ]] && echo yes || echo '**no**') |"
 		echo "| throughput: peak RSS of proctor (or of its largest child) | $(mib "$(median "${proctor_maxrss[@]}")") | — | — | — |"
