@@ -43,6 +43,7 @@ type Error struct {
 	Err  error
 }
 
+// Error formats the problem with its file and line.
 func (e *Error) Error() string {
 	if e.File == "" {
 		return fmt.Sprintf("line %d: %v", e.Line, e.Err)
@@ -50,6 +51,7 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
 }
 
+// Unwrap returns the underlying problem, for errors.Is and errors.As.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Find reads the first of .proctor and .foreman that exists in dir. No file is not an error:

@@ -32,6 +32,7 @@ type FileError struct {
 	Err error
 }
 
+// Error formats the problem with its file and line.
 func (e *FileError) Error() string {
 	switch {
 	case e.File == "" && e.Line > 0:
@@ -44,6 +45,7 @@ func (e *FileError) Error() string {
 	return fmt.Sprintf("%s: %v", e.File, e.Err)
 }
 
+// Unwrap returns the underlying problem, for errors.Is and errors.As.
 func (e *FileError) Unwrap() error { return e.Err }
 
 // ErrNUL is reported for a variable whose name or value holds a NUL byte,

@@ -52,6 +52,7 @@ type ParseError struct {
 	Err error
 }
 
+// Error formats the problem with its file and line.
 func (e *ParseError) Error() string {
 	switch {
 	case e.File != "" && e.Line > 0:
@@ -65,6 +66,7 @@ func (e *ParseError) Error() string {
 	}
 }
 
+// Unwrap returns the underlying problem, for errors.Is and errors.As.
 func (e *ParseError) Unwrap() error { return e.Err }
 
 // ParseFile reads and parses the Procfile at path. Errors carry the path.
