@@ -129,6 +129,34 @@ type Error struct {
 // Error returns the server's message.
 func (e *Error) Error() string { return e.Message }
 
+// decodeRequest parses a request line and checks it: the version, a known
+// command, and the fields that command needs (a name for restart, stop
+// and attach, a formation for scale). A request it returns can be
+// served; otherwise the *Error is the answer to give.
+func decodeRequest(line []byte) (Request, *Error) {
+	var req Request
+	if err := json.Unmarshal(line, &req); err != nil {
+		return Request{}, &Error{CodeBadRequest, "malformed request: " + err.Error()}
+	}
+	if req.Version != Version {
+		return Request{}, &Error{CodeVersion, fmt.Sprintf("this proctor speaks control protocol version %d, the client version %d: use the same proctor for start and the control commands", Version, req.Version)}
+	}
+	switch req.Command {
+	case CmdInfo, CmdStatus, CmdStats, CmdLogs:
+	case CmdRestart, CmdStop, CmdAttach:
+		if req.Name == "" {
+			return Request{}, &Error{CodeBadRequest, req.Command + ": missing name"}
+		}
+	case CmdScale:
+		if len(req.Formation) == 0 {
+			return Request{}, &Error{CodeBadRequest, "scale: no formation given"}
+		}
+	default:
+		return Request{}, &Error{CodeBadRequest, fmt.Sprintf("unknown command %q", req.Command)}
+	}
+	return req, nil
+}
+
 // errTooLong is returned by readLine for a line longer than its limit.
 var errTooLong = errors.New("line too long")
 

@@ -2,7 +2,6 @@ package control
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -246,13 +245,9 @@ func (s *Server) handle(sc *serverConn) {
 	case err != nil:
 		return // the client went away
 	}
-	var req Request
-	if err := json.Unmarshal(line, &req); err != nil {
-		s.fail(c, CodeBadRequest, "malformed request: "+err.Error())
-		return
-	}
-	if req.Version != Version {
-		s.fail(c, CodeVersion, fmt.Sprintf("this proctor speaks control protocol version %d, the client version %d: use the same proctor for start and the control commands", Version, req.Version))
+	req, rerr := decodeRequest(line)
+	if rerr != nil {
+		s.fail(c, rerr.Code, rerr.Message)
 		return
 	}
 	switch req.Command {
@@ -264,10 +259,6 @@ func (s *Server) handle(sc *serverConn) {
 		st := processStats()
 		s.answer(sc, &Response{PID: s.pid, Stats: &st})
 	case CmdRestart, CmdStop:
-		if req.Name == "" {
-			s.fail(c, CodeBadRequest, req.Command+": missing name")
-			return
-		}
 		op := s.backend.Restart
 		if req.Command == CmdStop {
 			op = s.backend.Stop
@@ -279,8 +270,6 @@ func (s *Server) handle(sc *serverConn) {
 		s.logs(sc, br, req)
 	case CmdAttach:
 		s.attach(sc, br, req)
-	default:
-		s.fail(c, CodeBadRequest, fmt.Sprintf("unknown command %q", req.Command))
 	}
 }
 
@@ -349,10 +338,6 @@ func (s *Server) status(sc *serverConn) {
 }
 
 func (s *Server) scale(sc *serverConn, formation []TypeCount) {
-	if len(formation) == 0 {
-		s.fail(sc.c, CodeBadRequest, "scale: no formation given")
-		return
-	}
 	counts := make([]procfile.TypeCount, len(formation))
 	for i, tc := range formation {
 		counts[i] = procfile.TypeCount{Type: tc.Type, Count: tc.Count}
@@ -455,10 +440,6 @@ func (f *frameWriter) write(kind byte, p []byte) error {
 }
 
 func (s *Server) attach(sc *serverConn, br *bufio.Reader, req Request) {
-	if req.Name == "" {
-		s.fail(sc.c, CodeBadRequest, "attach: missing name")
-		return
-	}
 	c := sc.c
 	out := &frameWriter{c: c, ready: make(chan struct{})}
 	a, err := s.backend.Attach(req.Name, out)
