@@ -128,35 +128,44 @@ func diagListening(fd int, family uint8, buf []byte, want, up map[int]bool) erro
 		if flags&unix.MSG_TRUNC != 0 {
 			return errDiag
 		}
-		msgs := buf[:n]
-		for len(msgs) > 0 {
-			if len(msgs) < unix.SizeofNlMsghdr {
-				return errDiag
-			}
-			l := int(binary.NativeEndian.Uint32(msgs[0:]))
-			if l < unix.SizeofNlMsghdr || l > len(msgs) {
-				return errDiag
-			}
-			payload := msgs[unix.SizeofNlMsghdr:l]
-			switch binary.NativeEndian.Uint16(msgs[4:]) {
-			case unix.NLMSG_DONE:
-				return nil
-			case unix.NLMSG_ERROR:
-				if len(payload) >= 4 {
-					if errno := int32(binary.NativeEndian.Uint32(payload)); errno < 0 {
-						return unix.Errno(-errno)
-					}
-				}
-				return errDiag
-			case unix.SOCK_DIAG_BY_FAMILY:
-				if len(payload) < diagMsgPortOff+2 || payload[0] != family {
-					return errDiag
-				}
-				if port := int(binary.BigEndian.Uint16(payload[diagMsgPortOff:])); want[port] {
-					up[port] = true
-				}
-			}
-			msgs = msgs[min((l+3)&^3, len(msgs)):] // messages are 4-byte aligned
+		if done, err := diagMessages(buf[:n], family, want, up); done || err != nil {
+			return err
 		}
 	}
+}
+
+// diagMessages reads the netlink messages of one sock_diag reply datagram
+// and adds the local ports that are in want to up. done reports the end
+// of the dump (NLMSG_DONE, or an error).
+func diagMessages(msgs []byte, family uint8, want, up map[int]bool) (done bool, err error) {
+	for len(msgs) > 0 {
+		if len(msgs) < unix.SizeofNlMsghdr {
+			return true, errDiag
+		}
+		l := int(binary.NativeEndian.Uint32(msgs[0:]))
+		if l < unix.SizeofNlMsghdr || l > len(msgs) {
+			return true, errDiag
+		}
+		payload := msgs[unix.SizeofNlMsghdr:l]
+		switch binary.NativeEndian.Uint16(msgs[4:]) {
+		case unix.NLMSG_DONE:
+			return true, nil
+		case unix.NLMSG_ERROR:
+			if len(payload) >= 4 {
+				if errno := int32(binary.NativeEndian.Uint32(payload)); errno < 0 {
+					return true, unix.Errno(-errno)
+				}
+			}
+			return true, errDiag
+		case unix.SOCK_DIAG_BY_FAMILY:
+			if len(payload) < diagMsgPortOff+2 || payload[0] != family {
+				return true, errDiag
+			}
+			if port := int(binary.BigEndian.Uint16(payload[diagMsgPortOff:])); want[port] {
+				up[port] = true
+			}
+		}
+		msgs = msgs[min((l+3)&^3, len(msgs)):] // messages are 4-byte aligned
+	}
+	return false, nil
 }
