@@ -75,13 +75,14 @@ check_lines() {
 # writers tag their lines w.1 to w.4 themselves and run as Procfile entries
 # w1 to w4, so a right name is w1 (goreman, hivemind) or w1.1 (foreman,
 # node-foreman, proctor). Prints one line of counts:
-#   intact lost split altered disordered misnamed
+#   intact not_whole split altered disordered misnamed
 # intact: writer lines seen whole, in order, after the right name, the first
-# time; lost: writer lines never seen whole; split: output lines holding a
-# piece of a writer line (its start or its end); altered: other output lines
-# holding a damaged writer line (interleaved or changed bytes); disordered:
-# whole lines seen twice or out of order; misnamed: whole lines after the
-# wrong name.
+# time; not_whole: writer lines never seen whole (lost, split or altered);
+# split: output lines holding a piece of a writer line (its start or its
+# end); altered: other output lines holding a damaged writer line
+# (interleaved or changed bytes); disordered: whole lines seen again, or
+# after a later line of their writer; misnamed: whole lines after the wrong
+# name.
 tally_lines() {
 	awk -v per="$lines_per_child" -v pad="$pad" '
 	{
@@ -97,7 +98,7 @@ tally_lines() {
 		if (length(pl) == 79 && pl ~ /^w\.[1-4] [0-9]+ x+$/ && substr(pl, 16) == pad) {
 			tag = substr(pl, 1, 3); seqno = substr(pl, 5, 10) + 0; w = "w" substr(tag, 3, 1)
 			if (name != w && name != w ".1") { misnamed++; next }
-			if (seqno != last[tag] + 1) { disordered++; if (seqno <= last[tag]) next }
+			if (seqno <= last[tag]) { disordered++; next }
 			if (!(tag SUBSEP seqno in seen)) { seen[tag, seqno] = 1; intact++ }
 			last[tag] = seqno
 			next
