@@ -302,3 +302,70 @@ func TestDetachWakesBlockedWrite(t *testing.T) {
 	}
 	assert.Equal(t, Running, statusOf(t, st.r, "deaf.1").State)
 }
+
+// TestExitsBeforeRequests: exits that happened while the supervisor was
+// busy are handled before a request that waited meanwhile, so that Status
+// never gives a process that has already been reaped. (In a restart storm
+// every start waits for a fork and an exec; a ps served between two of
+// them gave instances as running, with pids that were gone, for a second
+// and more.) Here the supervisor is held in an output line while 20
+// instances are killed and reaped and a Status request waits.
+func TestExitsBeforeRequests(t *testing.T) {
+	const n = 20
+	st := startStack(t, "block: exec sleep 1000\nquick: exec sleep 1000\n", Options{Counts: []int{1, n}, CanDie: []string{"quick"}})
+	st.out.waitCount(t, `\|2\|started with pid`, n+1)
+	all, err := st.r.Status()
+	require.NoError(t, err)
+	var pids []int
+	for _, s := range all {
+		if s.Type == "quick" {
+			pids = append(pids, s.PID)
+		}
+	}
+	require.Len(t, pids, n)
+
+	reached, gate := make(chan struct{}), make(chan struct{})
+	st.out.setHook(func(line string) {
+		if strings.HasPrefix(line, "restarting block.1 on request") {
+			close(reached)
+			<-gate
+		}
+	})
+	restarted := make(chan error, 1)
+	go func() { restarted <- st.r.Restart("block") }()
+	select {
+	case <-reached:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the restart did not reach its output line")
+	}
+	status := make(chan []Status, 1)
+	go func() {
+		all, _ := st.r.Status()
+		status <- all
+	}()
+	for _, pid := range pids {
+		require.NoError(t, syscall.Kill(-pid, syscall.SIGTERM))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, pid := range pids {
+		for {
+			if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); os.IsNotExist(err) {
+				break // reaped
+			}
+			require.True(t, time.Now().Before(deadline), "pid %d not reaped", pid)
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	close(gate)
+	all = <-status
+	for _, s := range all {
+		if s.Type == "quick" {
+			assert.Equal(t, Exited, s.State, "%s", s.Name)
+			assert.Zero(t, s.PID, "%s: its process was reaped before Status was answered", s.Name)
+		}
+	}
+	require.NoError(t, <-restarted)
+	st.sigs <- syscall.SIGINT
+	assert.Equal(t, 0, st.wait())
+	st.assertNoSurvivors()
+}

@@ -349,6 +349,21 @@ func (s *supervisor) warnBusyPorts() {
 func (s *supervisor) loop() {
 	failed := s.out.Failed()
 	for {
+		// Exits come first. Each start waits for a fork and an exec, which
+		// take tens of milliseconds on a loaded machine, and select picks
+		// among ready channels at random: in a restart storm, exits queued
+		// behind many starts, and requests served meanwhile (ps) gave
+		// processes long reaped as running.
+		select {
+		case ev := <-s.reaper.events:
+			s.onReap(ev)
+			s.checkWaiters()
+			if s.finished() {
+				return
+			}
+			continue
+		default:
+		}
 		var deadline <-chan time.Time
 		if s.deadline != nil {
 			deadline = s.deadline.C

@@ -61,6 +61,15 @@ type recorder struct {
 	lines   []string // "name|stream|line"
 	changed chan struct{}
 	failed  chan struct{}
+	hook    func(line string) // called by System before it records, when set
+}
+
+// setHook has System call hook with each line first: a test can hold the
+// supervisor there.
+func (r *recorder) setHook(hook func(line string)) {
+	r.mu.Lock()
+	r.hook = hook
+	r.mu.Unlock()
 }
 
 func newRecorder() *recorder {
@@ -85,7 +94,15 @@ func (r *recorder) Copy(name string, stream output.Stream, src io.Reader) error 
 	}
 }
 
-func (r *recorder) System(line string) { r.add("system|" + line) }
+func (r *recorder) System(line string) {
+	r.mu.Lock()
+	hook := r.hook
+	r.mu.Unlock()
+	if hook != nil {
+		hook(line)
+	}
+	r.add("system|" + line)
+}
 
 func (r *recorder) Failed() <-chan struct{} { return r.failed }
 
