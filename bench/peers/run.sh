@@ -727,12 +727,14 @@ has_part() { [[ ,$parts, == *,$1,* ]]; }
 has_part throughput && note "throughput: $runs x (floor, then ${present[*]} in turn), $(thousands $((4 * lines_per_child))) lines each"
 for ((r = 1; r <= runs; r++)); do
 	has_part throughput || break
+	record load load1 "tp$r" "$(cut -d' ' -f1 /proc/loadavg)"
 	floor_once "$r"
 	for t in $(rotate "$r"); do tp_once "$t" "$r"; done
 done
 has_part stack && note "stack of $count: $runs x (bash reference; each tool: startup, idle ${idle} s, memory, SIGTERM; each tool: startup, Ctrl-C)"
 for ((r = 1; r <= runs; r++)); do
 	has_part stack || break
+	record load load1 "stack$r" "$(cut -d' ' -f1 /proc/loadavg)"
 	ref_once "$r"
 	for t in $(rotate "$r"); do stack_once "$t" "$r" TERM; done
 	for t in $(rotate "$((r + 1))"); do stack_once "$t" "$r" INT; done
@@ -762,7 +764,8 @@ floor_med=$(med floor tp_s)
 {
 	printf '# machine\t%s\n' "$machine"
 	printf '# date\t%s\n' "$started"
-	printf '# load\tbefore %s, after %s\n' "$load_before" "$load_after"
+	printf '# load\tbefore %s, after %s%s\n' "$load_before" "$load_after" \
+		"$(values load load1 | sort -g | awk 'NR == 1 { lo = $1 } END { if (NR) printf "; 1-minute load at the start of each run %s to %s", lo, $1 }')"
 	printf '# runs\t%s\n' "$runs"
 	printf '# lines\t4 x %s\n' "$lines_per_child"
 	printf '# instances\t%s\n' "$count"
