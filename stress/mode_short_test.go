@@ -1,0 +1,6 @@
+//go:build !stress
+
+package stress
+
+// fullByTag selects the full version of every case: go test -tags stress.
+const fullByTag = false
