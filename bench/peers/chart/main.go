@@ -172,7 +172,7 @@ func render(w *strings.Builder, res *results) {
 	n := len(res.tools)
 	panelH := titleH + n*(barH+barGap) + 8
 	factsH := titleH + 26 + n*(barH+barGap) + 8
-	height := margin + 82 + len(panels)*(panelH+panelGap) + factsH + 40 + margin
+	height := margin + 100 + len(panels)*(panelH+panelGap) + factsH + 40 + margin
 
 	fmt.Fprintf(w, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="%s" font-size="13">`+"\n",
 		width, height, width, height, fontStack)
@@ -182,7 +182,8 @@ func render(w *strings.Builder, res *results) {
 	y += 22
 	subs := []string{
 		fmt.Sprintf("One session on one machine, every tool with its default flags; medians of %s runs; lower is better.", res.meta["runs"]),
-		fmt.Sprintf("%s; %s; load average %s.", res.meta["machine"], res.meta["date"], res.meta["load"]),
+		fmt.Sprintf("%s; %s.", res.meta["machine"], res.meta["date"]),
+		fmt.Sprintf("Load average (1, 5, 15 min): %s.", res.meta["load"]),
 	}
 	for _, sub := range subs {
 		fmt.Fprintf(w, `<text x="%d" y="%d" fill="%s">%s</text>`+"\n", margin, y, muted, esc(sub))
