@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -97,7 +98,19 @@ func (s *seconds) Set(v string) error {
 
 func (s *seconds) Type() string { return "seconds" }
 
+// startGCPercent is the garbage collector's target while proctor runs a
+// stack, unless GOGC says otherwise. proctor's live heap is small and
+// bounded (pooled buffers, a bounded output queue), but many children
+// writing long lines at once make garbage fast, and at Go's default of 100
+// the heap grows to twice the live data between collections: in the stress
+// suite, 500 chatty instances peaked at 112 MiB RSS with 100 and 42 MiB
+// with 50, for the same CPU time.
+const startGCPercent = 50
+
 func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error {
+	if h.getenv("GOGC") == "" {
+		debug.SetGCPercent(startGCPercent)
+	}
 	a, err := f.app.load(h, cmd.Flags(), false)
 	if err != nil {
 		return err
