@@ -32,13 +32,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/proctor-run/proctor/internal/proctest"
 )
 
 // proctorBin is the binary TestMain builds; set once before any test runs.
@@ -474,79 +475,26 @@ func waitFor(t *testing.T, timeout time.Duration, cond func() bool, msgAndArgs .
 	}
 }
 
-// processesWithToken returns the pids of live processes whose environment
-// carries PROCTOR_E2E_TOKEN=token (zombies have no environment to read).
-func processesWithToken(token string) []int {
-	want := []byte(tokenVar + "=" + token + "\x00")
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if err != nil {
-			continue // gone, or not ours to read
-		}
-		if bytes.HasPrefix(data, want) || bytes.Contains(data, append([]byte{0}, want...)) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
+// processesWithToken returns the live processes whose environment
+// carries PROCTOR_E2E_TOKEN=token.
+func processesWithToken(token string) []int { return e2eToken(token).Procs() }
 
 // waitNoProcesses waits until no process carries token, and fails the test
 // naming the survivors if some still do after timeout.
 func waitNoProcesses(t *testing.T, token string, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		left := processesWithToken(token)
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("processes still alive %v later: %s", timeout, describeProcs(left))
-		}
-		<-tick.C
-	}
+	e2eToken(token).WaitGone(t, timeout)
 }
 
 // killTokenProcesses sends SIGKILL to every process carrying token, until
-// none is left (a dying parent may fork once more). It reports survivors
-// after 10 seconds.
+// none is left.
 func killTokenProcesses(t *testing.T, token string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		left := processesWithToken(token)
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("cleanup: processes survive SIGKILL: %s", describeProcs(left))
-			return
-		}
-		for _, pid := range left {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	e2eToken(token).Kill(t)
 }
 
-// describeProcs lists pids with their command lines.
-func describeProcs(pids []int) string {
-	var parts []string
-	for _, pid := range pids {
-		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		cmdline = bytes.ReplaceAll(bytes.TrimRight(cmdline, "\x00"), []byte{0}, []byte{' '})
-		parts = append(parts, fmt.Sprintf("%d (%s)", pid, cmdline))
-	}
-	return strings.Join(parts, ", ")
-}
+// e2eToken is the mark of a test's processes.
+func e2eToken(token string) proctest.Token { return proctest.Token{Var: tokenVar, Value: token} }
 
 // writeFiles creates files (path relative to dir -> content) in dir,
 // making parent directories. A path ending in ".sh" is made executable.

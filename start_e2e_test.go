@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/proctor-run/proctor/internal/proctest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -202,7 +203,7 @@ func waitProcs(t *testing.T, token, prog string, n int) {
 func assertNoProcesses(t *testing.T, token string) {
 	t.Helper()
 	if left := processesWithToken(token); len(left) > 0 {
-		t.Errorf("alive after proctor exited: %s", describeProcs(left))
+		t.Errorf("alive after proctor exited: %s", proctest.Describe(left))
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -154,17 +153,7 @@ func TestChatty(t *testing.T) {
 	hwm, rss := statusKiB(s.pid(), "VmHWM"), statusKiB(s.pid(), "VmRSS")
 	st := s.stats(t)
 
-	stop := time.Now()
-	s.signal(syscall.SIGTERM)
-	code := s.wait(60 * time.Second)
-	shutdown := time.Since(stop)
-	if left := tokenProcs(s.token); len(left) > 0 {
-		t.Errorf("alive after proctor exited: %s", describe(left))
-	}
-	if code != 0 {
-		t.Errorf("proctor exited with %d, want 0; stderr:\n%s", code, s.stderr())
-	}
-	s.noRace(t)
+	shutdown := s.stop(t, 60*time.Second)
 	names := make([]string, n)
 	for i := range names {
 		names[i] = "chatty." + strconv.Itoa(i+1)

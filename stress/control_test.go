@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,24 +22,29 @@ import (
 	"github.com/proctor-run/proctor/procfile"
 )
 
-// abuse is one kind of malformed use of the control socket, and what the
-// server must do with it.
+// abuse is one kind of malformed use of the control socket.
 type abuse struct {
 	name string
-	// run opens a connection, misbehaves, and returns what the server did:
-	// nil when it answered with an error or closed the connection, an
-	// error when it did something else (answered ok, or left the
-	// connection hanging past the deadline).
-	run func(path string) error
+	// send misbehaves on a new connection.
+	send func(c *net.UnixConn)
+	// hangUp: the abuser closes the connection at once, expecting nothing.
+	hangUp bool
 }
 
-// dialSock connects to the control socket.
-func dialSock(path string) (*net.UnixConn, error) {
+// run connects, misbehaves, and returns what the server did that it must
+// not: nil when it answered with an error or closed the connection, an
+// error when it answered ok or left the connection hanging.
+func (a abuse) run(path string) error {
 	c, err := net.DialTimeout("unix", path, 5*time.Second)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return c.(*net.UnixConn), nil
+	defer c.Close()
+	a.send(c.(*net.UnixConn))
+	if a.hangUp {
+		return nil
+	}
+	return expectRefusal(c.(*net.UnixConn), 15*time.Second)
 }
 
 // expectRefusal reads the server's reaction until it closes the
@@ -65,70 +69,36 @@ func expectRefusal(c *net.UnixConn, within time.Duration) error {
 	return nil
 }
 
-// abuses are the malformed uses: garbage, a request far over the size
-// limit, a half-closed connection, a valid request split and left
-// unfinished, and connect-then-close.
-func abuses() []abuse {
-	garbage := func(path string) error {
-		c, err := dialSock(path)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
+// abuses are the malformed uses: garbage, JSON of the wrong shape, a
+// request far over the size limit, a half-closed connection with half a
+// request, and connect-then-close.
+var abuses = []abuse{
+	{name: "garbage", send: func(c *net.UnixConn) {
 		junk := make([]byte, 1+rand.IntN(2000))
 		for i := range junk {
 			junk[i] = byte(rand.IntN(256))
 		}
-		junk = append(bytes.ReplaceAll(junk, []byte("\n"), nil), '\n')
-		c.Write(junk)
-		return expectRefusal(c, 15*time.Second)
-	}
-	return []abuse{
-		{"garbage", garbage},
-		{"json of the wrong shape", func(path string) error {
-			c, err := dialSock(path)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			reqs := []string{`[1,2,3]`, `{"version":1}`, `{"version":99,"command":"ps"}`, `{"version":1,"command":"restart"}`,
-				`{"version":1,"command":"scale","formation":[{"type":"web","count":-5}]}`, `"` + strings.Repeat(`\u0000`, 100) + `"`}
-			c.Write([]byte(reqs[rand.IntN(len(reqs))] + "\n"))
-			return expectRefusal(c, 15*time.Second)
-		}},
-		{"10 MiB line", func(path string) error {
-			c, err := dialSock(path)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			// The server answers once it has read MaxRequest bytes; the
-			// rest of the write fails when it closes.
-			go func() {
-				big := bytes.Repeat([]byte(`{"version":1,"command":"status","x":"`), (10<<20)/38)
-				c.SetWriteDeadline(time.Now().Add(15 * time.Second))
-				c.Write(append(big, '\n'))
-			}()
-			return expectRefusal(c, 15*time.Second)
-		}},
-		{"half-closed", func(path string) error {
-			c, err := dialSock(path)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			c.Write([]byte(`{"version":1,"comm`))
-			c.CloseWrite()
-			return expectRefusal(c, 15*time.Second)
-		}},
-		{"connect and close", func(path string) error {
-			c, err := dialSock(path)
-			if err != nil {
-				return err
-			}
-			return c.Close()
-		}},
-	}
+		c.Write(append(bytes.ReplaceAll(junk, []byte("\n"), nil), '\n'))
+	}},
+	{name: "json of the wrong shape", send: func(c *net.UnixConn) {
+		reqs := []string{`[1,2,3]`, `{"version":1}`, `{"version":99,"command":"ps"}`, `{"version":1,"command":"restart"}`,
+			`{"version":1,"command":"scale","formation":[{"type":"web","count":-5}]}`, `"` + strings.Repeat(`\u0000`, 100) + `"`}
+		c.Write([]byte(reqs[rand.IntN(len(reqs))] + "\n"))
+	}},
+	{name: "10 MiB line", send: func(c *net.UnixConn) {
+		// The server answers once it has read MaxRequest bytes; the rest
+		// of the write fails when it closes.
+		go func() {
+			big := bytes.Repeat([]byte(`{"version":1,"command":"status","x":"`), (10<<20)/38)
+			c.SetWriteDeadline(time.Now().Add(15 * time.Second))
+			c.Write(append(big, '\n'))
+		}()
+	}},
+	{name: "half-closed", send: func(c *net.UnixConn) {
+		c.Write([]byte(`{"version":1,"comm`))
+		c.CloseWrite()
+	}},
+	{name: "connect and close", send: func(*net.UnixConn) {}, hangUp: true},
 }
 
 // TestControlUnderLoad: many clients use the control socket at once
@@ -181,11 +151,11 @@ func TestControlUnderLoad(t *testing.T) {
 	// Idle connections: open, say nothing.
 	var idleConns []*net.UnixConn
 	for range idle {
-		c, err := dialSock(path)
+		c, err := net.DialTimeout("unix", path, 5*time.Second)
 		if err != nil {
 			t.Fatalf("idle connection: %v", err)
 		}
-		idleConns = append(idleConns, c)
+		idleConns = append(idleConns, c.(*net.UnixConn))
 	}
 	defer func() {
 		for _, c := range idleConns {
@@ -261,9 +231,8 @@ func TestControlUnderLoad(t *testing.T) {
 	}
 	for range max(2, clients/10) {
 		wg.Go(func() {
-			as := abuses()
 			for ctx.Err() == nil {
-				a := as[rand.IntN(len(as))]
+				a := abuses[rand.IntN(len(abuses))]
 				abuseN.Add(1)
 				if err := a.run(path); err != nil {
 					mu.Lock()
@@ -351,17 +320,7 @@ func TestControlUnderLoad(t *testing.T) {
 		return after.Goroutines <= before.Goroutines+2 && after.FDs <= before.FDs+1
 	})
 
-	stop := time.Now()
-	s.signal(syscall.SIGTERM)
-	code := s.wait(30 * time.Second)
-	shutdown := time.Since(stop)
-	if left := tokenProcs(s.token); len(left) > 0 {
-		t.Errorf("alive after proctor exited: %s", describe(left))
-	}
-	if code != 0 {
-		t.Errorf("proctor exited with %d, want 0; stderr:\n%s", code, s.stderr())
-	}
-	s.noRace(t)
+	shutdown := s.stop(t, 30*time.Second)
 	sort.Slice(psLat, func(i, j int) bool { return psLat[i] < psLat[j] })
 	slices.Sort(quiet)
 	pct := func(d []time.Duration, p float64) time.Duration {

@@ -59,17 +59,8 @@ func TestFaultClosedStdout(t *testing.T) {
 	if n := count(s.notable(), "exited"); n > 0 {
 		t.Errorf("an exit reported while the child runs:\n%s", strings.Join(s.notable(), "\n"))
 	}
-	stop := time.Now()
-	s.signal(syscall.SIGTERM)
-	code := s.wait(30 * time.Second)
-	if code != 0 {
-		t.Errorf("proctor exited with %d, want 0; stderr:\n%s", code, s.stderr())
-	}
-	if left := tokenProcs(s.token); len(left) > 0 {
-		t.Errorf("alive after proctor exited: %s", describe(left))
-	}
-	s.noRace(t)
-	t.Logf("child with stdout closed: %d stderr lines, ps running, shutdown %v", errLines.Load(), time.Since(stop).Round(time.Millisecond))
+	shutdown := s.stop(t, 30*time.Second)
+	t.Logf("child with stdout closed: %d stderr lines, ps running, shutdown %v", errLines.Load(), shutdown.Round(time.Millisecond))
 }
 
 // TestFaultBigLine: a child writes a line of BYTES without a newline.
@@ -121,15 +112,7 @@ func TestFaultBigLine(t *testing.T) {
 	s.await(10*time.Minute, "the line and \"big done\"", func([]string) bool { return done.Load() })
 	took := time.Since(t0)
 	hwm := statusKiB(s.pid(), "VmHWM")
-	s.signal(syscall.SIGTERM)
-	code := s.wait(30 * time.Second)
-	if code != 0 {
-		t.Errorf("proctor exited with %d, want 0; stderr:\n%s", code, s.stderr())
-	}
-	if left := tokenProcs(s.token); len(left) > 0 {
-		t.Errorf("alive after proctor exited: %s", describe(left))
-	}
-	s.noRace(t)
+	s.stop(t, 30*time.Second)
 	if len(bad) > 0 {
 		t.Errorf("the long line came out wrong:\n%s", strings.Join(bad[:min(len(bad), 20)], "\n"))
 	}
@@ -169,21 +152,11 @@ func TestFaultStoppedChild(t *testing.T) {
 	})
 	n := ticks.Load()
 	s.await(10*time.Second, "20 more lines from the other process", func([]string) bool { return ticks.Load() >= n+20 })
-	stop := time.Now()
-	s.signal(syscall.SIGTERM)
-	code := s.wait(30 * time.Second)
-	shutdown := time.Since(stop)
-	if code != 0 {
-		t.Errorf("proctor exited with %d, want 0; stderr:\n%s", code, s.stderr())
-	}
+	shutdown := s.stop(t, 30*time.Second)
 	// -t 20: a shutdown that waited for SIGKILL takes 20 s.
 	if shutdown > 10*time.Second || count(s.notable(), "SIGKILL") > 0 {
 		t.Errorf("shutdown took %v with a stopped child:\n%s", shutdown, strings.Join(s.notable(), "\n"))
 	}
-	if left := tokenProcs(s.token); len(left) > 0 {
-		t.Errorf("alive after proctor exited: %s", describe(left))
-	}
-	s.noRace(t)
 	t.Logf("a stopped child: the other kept writing; shutdown %v (timeout 20 s)", shutdown.Round(time.Millisecond))
 }
 
@@ -296,13 +269,7 @@ func TestFaultBlockedStdout(t *testing.T) {
 	if err := <-reading; err != nil {
 		t.Fatal(err)
 	}
-	if code != 0 {
-		t.Errorf("proctor exited with %d, want 0; stderr:\n%s", code, s.stderr())
-	}
-	if left := tokenProcs(s.token); len(left) > 0 {
-		t.Errorf("alive after proctor exited: %s", describe(left))
-	}
-	s.noRace(t)
+	s.checkEnd(t, code, 0)
 	if len(problems) > 0 {
 		t.Errorf("bad output:\n%s", strings.Join(problems, "\n"))
 	}
@@ -332,16 +299,10 @@ func TestFaultFullDisk(t *testing.T) {
 		stdout:   full,
 	})
 	code := s.wait(30 * time.Second)
-	if code != 1 {
-		t.Errorf("proctor exited with %d, want 1", code)
-	}
+	s.checkEnd(t, code, 1)
 	if !strings.Contains(s.stderr(), "no space left on device") {
 		t.Errorf("stderr does not say what failed:\n%s", s.stderr())
 	}
-	if left := tokenProcs(s.token); len(left) > 0 {
-		t.Errorf("alive after proctor exited: %s", describe(left))
-	}
-	s.noRace(t)
 	t.Logf("stdout on /dev/full: exit %d after %v, stderr %q", code, time.Since(s.began).Round(time.Millisecond), strings.TrimSpace(s.stderr()))
 }
 

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/proctor-run/proctor/control"
+	"github.com/proctor-run/proctor/internal/proctest"
 )
 
 var (
@@ -479,6 +480,31 @@ func exitCode(ps *os.ProcessState) int {
 	return ps.ExitCode()
 }
 
+// stop sends SIGTERM to proctor, waits up to timeout for it to exit, and
+// checks the end (see checkEnd); it returns how long the shutdown took.
+func (s *stack) stop(t *testing.T, timeout time.Duration) time.Duration {
+	t.Helper()
+	began := time.Now()
+	s.signal(syscall.SIGTERM)
+	code := s.wait(timeout)
+	took := time.Since(began)
+	s.checkEnd(t, code, 0)
+	return took
+}
+
+// checkEnd fails the test unless proctor exited with want, left nothing
+// running, and reported no data race.
+func (s *stack) checkEnd(t *testing.T, code, want int) {
+	t.Helper()
+	if code != want {
+		t.Errorf("proctor exited with %d, want %d; stderr:\n%s", code, want, s.stderr())
+	}
+	if left := tokenProcs(s.token); len(left) > 0 {
+		t.Errorf("alive after proctor exited: %s", describe(left))
+	}
+	s.noRace(t)
+}
+
 // noRace fails the test if proctor reported a data race.
 func (s *stack) noRace(t *testing.T) {
 	t.Helper()
@@ -583,20 +609,10 @@ func envOf(pid int, key string) (string, bool) {
 }
 
 // tokenProcs returns the live processes carrying token.
-func tokenProcs(token string) []int {
-	want := []byte(tokenVar + "=" + token + "\x00")
-	var out []int
-	for _, pid := range pids() {
-		data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
-		if err != nil {
-			continue
-		}
-		if bytes.HasPrefix(data, want) || bytes.Contains(data, append([]byte{0}, want...)) {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
+func tokenProcs(token string) []int { return stressToken(token).Procs() }
+
+// stressToken is the mark of a test's processes.
+func stressToken(token string) proctest.Token { return proctest.Token{Var: tokenVar, Value: token} }
 
 // programs returns the live processes carrying token that run prog
 // (argv[0]'s base name).
@@ -613,53 +629,19 @@ func programs(token, prog string) []int {
 }
 
 // describe lists pids with their command lines.
-func describe(pids []int) string {
-	var parts []string
-	for _, pid := range pids {
-		cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-		cmdline = bytes.ReplaceAll(bytes.TrimRight(cmdline, "\x00"), []byte{0}, []byte{' '})
-		parts = append(parts, fmt.Sprintf("%d (%s)", pid, cmdline))
-	}
-	return strings.Join(parts, ", ")
-}
+func describe(pids []int) string { return proctest.Describe(pids) }
 
 // waitNoProcesses waits until nothing carries token, and fails naming the
 // survivors after timeout. It returns how long that took.
 func waitNoProcesses(t *testing.T, token string, timeout time.Duration) time.Duration {
 	t.Helper()
-	start := time.Now()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		left := tokenProcs(token)
-		if len(left) == 0 {
-			return time.Since(start)
-		}
-		if time.Since(start) > timeout {
-			t.Fatalf("processes still alive %v later: %s", timeout, describe(left))
-		}
-		<-tick.C
-	}
+	return stressToken(token).WaitGone(t, timeout)
 }
 
 // killToken sends SIGKILL to everything carrying token until nothing does.
 func killToken(t *testing.T, token string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		left := tokenProcs(token)
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("cleanup: processes survive SIGKILL: %s", describe(left))
-			return
-		}
-		for _, pid := range left {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	stressToken(token).Kill(t)
 }
 
 // waitUntil checks cond every 10 ms until it holds, and fails the test

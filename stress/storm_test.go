@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -183,17 +182,7 @@ func TestRestartStorm(t *testing.T) {
 		t.Errorf("file descriptors: %d before the storm, %d after (in /proc: %d, %d)", before.FDs, after.FDs, fdsBefore, fdsAfter)
 	}
 
-	stop := time.Now()
-	s.signal(syscall.SIGTERM)
-	code := s.wait(30 * time.Second)
-	shutdown := time.Since(stop)
-	if left := tokenProcs(s.token); len(left) > 0 {
-		t.Errorf("alive after proctor exited: %s", describe(left))
-	}
-	if code != 0 {
-		t.Errorf("proctor exited with %d, want 0", code)
-	}
-	s.noRace(t)
+	shutdown := s.stop(t, 30*time.Second)
 	t.Logf("%d instances crashing %v after each start, for %v: %d crashes, restarts per instance %v (the backoff allows %d); "+
 		"%d ps checks against /proc; goroutines %d before, %d after; fds %d before, %d after (/proc: %d, %d); heap %s before, %s after; calm %v after the storm; shutdown %v",
 		n, crashAfter, storm, crashes, counts, limit, ps.checks, before.Goroutines, after.Goroutines, before.FDs, after.FDs, fdsBefore, fdsAfter,
