@@ -171,7 +171,7 @@ func TestChatty(t *testing.T) {
 	if want := 0.8 * float64(n*rate); lineRate < want && !raceEnabled {
 		t.Errorf("%.0f lines/s through proctor, the children write %d/s", lineRate, n*rate)
 	}
-	memLimit(t, "chatty", hwm, size(48, 64))
+	memLimit(t, "chatty", hwm, size(48, 80))
 	t.Logf("%d instances × %d lines/s for %v: %d lines checked (%d stdout, %d stderr, %d of 100 KiB+), %.0f lines/s; "+
 		"startup %v, shutdown %v; proctor: peak RSS %s (now %s), CPU %v over %v (%.0f%% of a core), %d goroutines, %d fds, heap %s",
 		n, rate, run, check.count[0]+check.count[1], check.count[0], check.count[1], check.longs, lineRate,
