@@ -29,6 +29,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/proctor-run/proctor/control"
+	"github.com/proctor-run/proctor/internal/syncbuf"
 )
 
 const shutdownLine = "sending SIGTERM to all processes"
@@ -825,27 +826,9 @@ var ctlRaceBinary = sync.OnceValues(func() (string, error) {
 type ctlProc struct {
 	cmd   *exec.Cmd
 	token string
-	out   ctlBuffer
-	err   ctlBuffer
+	out   syncbuf.Buffer
+	err   syncbuf.Buffer
 	done  chan struct{}
-}
-
-// ctlBuffer is a bytes.Buffer safe for concurrent use.
-type ctlBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *ctlBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *ctlBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func ctlStartBin(t *testing.T, bin string, opts runOptions, args ...string) *ctlProc {

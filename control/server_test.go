@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/proctor-run/proctor/internal/syncbuf"
 	"github.com/proctor-run/proctor/procfile"
 	"github.com/proctor-run/proctor/runner"
 )
@@ -353,7 +354,7 @@ func TestLogs(t *testing.T) {
 	b := newFakeBackend(t)
 	s, c := serve(t, b)
 	ctx := testContext(t, 10*time.Second)
-	var all, web syncBuffer
+	var all, web syncbuf.Buffer
 	allDone := make(chan error, 1)
 	webDone := make(chan error, 1)
 	go func() { allDone <- c.Logs(ctx, nil, false, &all) }()
@@ -454,7 +455,7 @@ func TestAttach(t *testing.T) {
 	_, sizes, _ := fa.state()
 	assert.Equal(t, []runner.WindowSize{{Rows: 30, Cols: 100}}, sizes, "the initial size")
 
-	var out syncBuffer
+	var out syncbuf.Buffer
 	type result struct {
 		msg string
 		err error

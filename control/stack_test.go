@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/proctor-run/proctor/internal/syncbuf"
 	"github.com/proctor-run/proctor/output"
 	"github.com/proctor-run/proctor/procfile"
 	"github.com/proctor-run/proctor/runner"
@@ -51,7 +52,7 @@ func (b runnerBackend) Logs(w io.Writer, filter func(string) bool, color bool) f
 // liveStack is a runner with a control server, started by startLiveStack.
 type liveStack struct {
 	client *Client
-	out    *syncBuffer
+	out    *syncbuf.Buffer
 	token  string
 }
 
@@ -61,7 +62,7 @@ func startLiveStack(t *testing.T, text string, opts runner.Options) *liveStack {
 	t.Helper()
 	entries, err := procfile.Parse(strings.NewReader(text))
 	require.NoError(t, err)
-	st := &liveStack{out: &syncBuffer{}, token: fmt.Sprintf("CONTROL_TEST_TOKEN=%s-%d", t.Name(), time.Now().UnixNano())}
+	st := &liveStack{out: &syncbuf.Buffer{}, token: fmt.Sprintf("CONTROL_TEST_TOKEN=%s-%d", t.Name(), time.Now().UnixNano())}
 	mux := output.New(st.out, output.Options{NoTimestamp: true})
 	sigs := make(chan os.Signal, 2)
 	opts.Entries = entries

@@ -124,25 +124,6 @@ func (s *lineSource) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// syncBuffer is a bytes.Buffer that tests may read while a writer goroutine
-// writes it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // gateWriter blocks every Write until open is closed, then writes to w.
 // entered is closed at the first Write.
 type gateWriter struct {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/proctor-run/proctor/internal/syncbuf"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -359,7 +360,7 @@ var droppedNote = regexp.MustCompile(`^system \| (\d+) lines dropped: output was
 // (backpressure) for the stall timeout, then drop lines instead; once the
 // Write returns, the number of dropped lines is written.
 func TestBlockedWriterDropsAndReports(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	g := newGateWriter(&out)
 	m := New(g, Options{NoTimestamp: true, StallTimeout: 200 * time.Millisecond})
 

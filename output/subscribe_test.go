@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/proctor-run/proctor/internal/syncbuf"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -20,7 +21,7 @@ func TestSubscribeGetsLinesFilterAndColor(t *testing.T) {
 	m.Register("web.1", 0)
 	m.Register("worker.1", 1)
 
-	var all, web syncBuffer
+	var all, web syncbuf.Buffer
 	cancelAll := m.Subscribe(&all, nil, true)
 	cancelWeb := m.Subscribe(&web, func(name string) bool { return name == "web.1" }, false)
 
@@ -44,7 +45,7 @@ func TestSubscribeGetsLinesFilterAndColor(t *testing.T) {
 
 func TestSubscribeWithoutTimestamp(t *testing.T) {
 	m := New(io.Discard, Options{NoTimestamp: true, NoPrefix: true})
-	var sub syncBuffer
+	var sub syncbuf.Buffer
 	cancel := m.Subscribe(&sub, nil, false)
 	require.NoError(t, m.Copy("web.1", Stdout, strings.NewReader("x\n")))
 	cancel()
@@ -64,7 +65,7 @@ func TestSlowSubscriberDoesNotSlowMain(t *testing.T) {
 		return len(p), nil
 	}), Options{StallTimeout: time.Minute})
 
-	var subOut syncBuffer
+	var subOut syncbuf.Buffer
 	g := newGateWriter(&subOut)
 	cancel := m.Subscribe(g, nil, false)
 
@@ -117,7 +118,7 @@ func TestCancelGivesUpOnBlockedSubscriber(t *testing.T) {
 
 func TestCloseDetachesSubscribers(t *testing.T) {
 	m := New(io.Discard, Options{NoTimestamp: true})
-	var live syncBuffer
+	var live syncbuf.Buffer
 	cancelLive := m.Subscribe(&live, nil, false)
 	g := newGateWriter(io.Discard)
 	m.Subscribe(g, nil, false)

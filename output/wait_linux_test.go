@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/proctor-run/proctor/internal/syncbuf"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -19,7 +20,7 @@ import (
 // of them cost far less heap than 200 buffers of startBuf bytes.
 func TestQuietChildrenHoldNoReadBuffers(t *testing.T) {
 	const streams = 200
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	m := New(out, Options{NoTimestamp: true})
 	for i := range streams {
 		m.Register("web."+strconv.Itoa(i+1), i) // as the runner does, before starting
@@ -69,7 +70,7 @@ func TestCopyPipeClosedBeforeRead(t *testing.T) {
 		_, err = pw.WriteString(data)
 		require.NoError(t, err)
 		require.NoError(t, pw.Close())
-		out := &syncBuffer{}
+		out := &syncbuf.Buffer{}
 		m := New(out, Options{NoTimestamp: true})
 		waitFor(t, goDone(func() { assert.NoError(t, m.Copy("web.1", Stdout, pr)) }), 10*time.Second, "Copy of a closed pipe holding "+strconv.Quote(data))
 		require.NoError(t, m.Close())

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/proctor-run/proctor/internal/syncbuf"
 	"github.com/proctor-run/proctor/procfile"
 )
 
@@ -171,28 +172,10 @@ func indexOf(lines []string, want string) int {
 	return -1
 }
 
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 func TestAttach(t *testing.T) {
 	st := startStack(t, "echo: echo ready; while read -r line; do echo \"got $line\"; done\nother: sleep 1000\n", Options{TTY: true})
 	st.out.waitFor(t, `^echo\.1\|0\|ready$`)
-	var seen syncBuffer
+	var seen syncbuf.Buffer
 	a, err := st.r.Attach("echo.1", &seen)
 	require.NoError(t, err)
 	_, err = a.Write([]byte("hello\r"))
@@ -209,7 +192,7 @@ func TestAttach(t *testing.T) {
 func TestAttachEndsWhenInstanceExits(t *testing.T) {
 	st := startStack(t, "a: read -r line; echo bye; exit 0\nb: sleep 1000\n", Options{TTY: true, CanDie: []string{"a"}})
 	st.out.waitFor(t, `^a\.1\|2\|started`)
-	var seen syncBuffer
+	var seen syncbuf.Buffer
 	a, err := st.r.Attach("a.1", &seen)
 	require.NoError(t, err)
 	_, err = a.Write([]byte("x\r"))
