@@ -13,6 +13,7 @@ import (
 
 	"github.com/proctor-run/proctor/config"
 	"github.com/proctor-run/proctor/env"
+	"github.com/proctor-run/proctor/fileline"
 	"github.com/proctor-run/proctor/procfile"
 )
 
@@ -57,11 +58,12 @@ func (f *appFlags) paths() (procfilePath, root string) {
 
 // readEnv reads the env files: those named with -e, else .env in the root
 // when it exists.
-func (f *appFlags) readEnv(root string) (env.Vars, error) {
+func (f *appFlags) readEnv(h *host, root string) (env.Vars, error) {
+	r := env.Reader{Base: h.environ(), KeepBase: f.noEnvOverride}
 	if len(f.envFiles) == 0 {
-		return env.ReadOptional(filepath.Join(root, ".env"))
+		return r.ReadOptional(filepath.Join(root, ".env"))
 	}
-	return env.Read(f.envFiles...)
+	return r.Read(f.envFiles...)
 }
 
 // app is a loaded app: its Procfile entries, directory and environment.
@@ -92,7 +94,7 @@ func (f *appFlags) load(h *host, flags *pflag.FlagSet, procfileOptional bool) (*
 		return nil, &exitError{exitUsage, err}
 	}
 	a.entries = entries
-	vars, err := f.readEnv(a.root)
+	vars, err := f.readEnv(h, a.root)
 	if err != nil {
 		return nil, &exitError{exitUsage, err}
 	}
@@ -165,7 +167,7 @@ func applyConfig(cmd *cobra.Command, h *host) error {
 			continue
 		}
 		if err := cmd.Flags().Set(key, s.Value); err != nil {
-			return &exitError{exitUsage, &config.Error{File: file.Path, Line: s.Line, Err: fmt.Errorf("%s: %w", s.Key, err)}}
+			return &exitError{exitUsage, &fileline.Error{File: file.Path, Line: s.Line, Err: fmt.Errorf("%s: %w", s.Key, err)}}
 		}
 	}
 	return nil

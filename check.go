@@ -24,7 +24,7 @@ file and line. Prints "valid procfile detected (TYPES)" and exits 0 when all
 is well; prints each problem on stderr and exits 1 otherwise.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			entries, problems := checkApp(&flags, formation, cmd.Flags().Changed("formation"))
+			entries, problems := checkApp(h, &flags, formation, cmd.Flags().Changed("formation"))
 			if len(problems) > 0 {
 				for _, p := range problems {
 					fmt.Fprintln(h.stderr, p)
@@ -43,7 +43,7 @@ is well; prints each problem on stderr and exits 1 otherwise.`,
 // checkApp returns every problem found in the Procfile, the env files and the
 // formation, each naming its file and line where there is one, and the
 // entries it could read.
-func checkApp(f *appFlags, formation string, withFormation bool) ([]procfile.Entry, []error) {
+func checkApp(h *host, f *appFlags, formation string, withFormation bool) ([]procfile.Entry, []error) {
 	var problems []error
 	path, root := f.paths()
 	entries, err := procfile.ParseFile(path)
@@ -53,7 +53,7 @@ func checkApp(f *appFlags, formation string, withFormation bool) ([]procfile.Ent
 	case err != nil:
 		problems = append(problems, unjoin(err)...)
 	}
-	if _, err := f.readEnv(root); err != nil {
+	if _, err := f.readEnv(h, root); err != nil {
 		problems = append(problems, err)
 	}
 	if withFormation && len(entries) > 0 {

@@ -68,13 +68,13 @@ func TestCheck(t *testing.T) {
 			name: "every problem is listed with file and line",
 			files: map[string]string{
 				"Procfile": "web: a\nnot an entry\nweb: b\nw x: c\nclock:\n",
-				".env":     "A=1\nMY-VAR=2\n",
+				".env":     "A=1\nMY VAR=2\n",
 			},
 			want: result{Code: 1, Stderr: "Procfile:2: expected NAME: COMMAND\n" +
 				"Procfile:3: duplicate process name \"web\" (first defined on line 1)\n" +
 				"Procfile:4: invalid process name \"w x\": use letters, digits, '_' and '-'\n" +
 				"Procfile:5: empty command for \"clock\"\n" +
-				".env: line 2: unexpected character \"-\" in variable name: \"MY-VAR=2\"\n"},
+				".env:2: expected NAME=value, got \"MY VAR=2\" (a name cannot hold a space)\n"},
 		},
 		{
 			name:  "missing Procfile",
@@ -89,7 +89,7 @@ func TestCheck(t *testing.T) {
 		{
 			name:  "env file problem alone",
 			files: map[string]string{"Procfile": twoTypes, ".env": "A=\"open\n"},
-			want:  result{Code: 1, Stderr: ".env: line 1: unterminated quoted value \"open\n"},
+			want:  result{Code: 1, Stderr: ".env:1: unterminated quoted value \"open\n"},
 		},
 		{
 			name:  "a missing explicit env file",
@@ -101,7 +101,7 @@ func TestCheck(t *testing.T) {
 			name:  "env files given with -e, comma-separated and repeated",
 			files: map[string]string{"Procfile": twoTypes, "a.env": "A=1\n", "b.env": "B=1\n", "c.env": "C=\"x\n"},
 			args:  []string{"-e", "a.env,b.env", "--env", "c.env"},
-			want:  result{Code: 1, Stderr: "c.env: line 1: unterminated quoted value \"x\n"},
+			want:  result{Code: 1, Stderr: "c.env:1: unterminated quoted value \"x\n"},
 		},
 		{
 			name:  "-e replaces the default .env",
@@ -119,14 +119,14 @@ func TestCheck(t *testing.T) {
 			name:  "-f puts the root at the Procfile's directory",
 			files: map[string]string{"app/Procfile": "web: a\n", "app/.env": "BROKEN\nX=1\n"},
 			args:  []string{"--procfile", "app/Procfile"},
-			want:  result{Code: 1, Stderr: "app/.env: line 1: expected KEY=VALUE, got \"BROKEN\"\n"},
+			want:  result{Code: 1, Stderr: "app/.env:1: BROKEN is not set: a line with only a name takes the value of an earlier line or of proctor's environment\n"},
 		},
 		{
 			name:  "-d reads the root's Procfile and .env",
 			files: map[string]string{"app/Procfile": "web: a\nweb: b\n", "app/.env": "=1\n"},
 			args:  []string{"-d", "app"},
 			want: result{Code: 1, Stderr: "app/Procfile:2: duplicate process name \"web\" (first defined on line 1)\n" +
-				"app/.env: line 1: empty variable name: expected KEY=VALUE, got \"=1\"\n"},
+				"app/.env:1: empty variable name: expected NAME=value, got \"=1\"\n"},
 		},
 		{
 			name:  "-d with a valid app",

@@ -78,7 +78,7 @@ elsewhere. -t DIR replaces built-in templates by files of the same name
 			if ef.timeout < 0 {
 				return usageErrorf("export: --timeout %d is negative", ef.timeout)
 			}
-			in, root, err := exportInput(&flags, cmd, ef.formation)
+			in, root, err := exportInput(h, &flags, cmd, ef.formation)
 			if err != nil {
 				return err
 			}
@@ -145,7 +145,7 @@ func knownFormat(format string) bool {
 // exportInput reads the Procfile and env files and plans the formation. It
 // uses only the env files' variables: the base port is -p, else PORT from
 // the env files, else 5000; proctor's own environment plays no part.
-func exportInput(flags *appFlags, cmd *cobra.Command, formation string) (export.Input, string, error) {
+func exportInput(h *host, flags *appFlags, cmd *cobra.Command, formation string) (export.Input, string, error) {
 	var in export.Input
 	procfilePath, root := flags.paths()
 	if info, err := os.Stat(root); err != nil || !info.IsDir() {
@@ -162,7 +162,7 @@ func exportInput(flags *appFlags, cmd *cobra.Command, formation string) (export.
 	case err != nil:
 		return in, "", &exitError{exitUsage, err}
 	}
-	vars, err := flags.readEnv(root)
+	vars, err := flags.readEnv(h, root)
 	if err != nil {
 		return in, "", &exitError{exitUsage, err}
 	}

@@ -15,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/proctor-run/proctor/fileline"
 )
 
 // names are the file names looked for, in order; the first that exists is used.
@@ -36,24 +38,6 @@ type File struct {
 	Settings []Setting
 }
 
-// Error is a problem in a defaults file, naming the file and line.
-type Error struct {
-	File string
-	Line int
-	Err  error
-}
-
-// Error formats the problem with its file and line.
-func (e *Error) Error() string {
-	if e.File == "" {
-		return fmt.Sprintf("line %d: %v", e.Line, e.Err)
-	}
-	return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
-}
-
-// Unwrap returns the underlying problem, for errors.Is and errors.As.
-func (e *Error) Unwrap() error { return e.Err }
-
 // Find reads the first of .proctor and .foreman that exists in dir. No file is not an error:
 // it returns a File with no settings.
 func Find(dir string) (File, error) {
@@ -68,7 +52,7 @@ func Find(dir string) (File, error) {
 		}
 		settings, err := Parse(data)
 		if err != nil {
-			var ce *Error
+			var ce *fileline.Error
 			if errors.As(err, &ce) {
 				ce.File = path
 			}
@@ -98,10 +82,10 @@ func Parse(data []byte) ([]Setting, error) {
 		key, value, ok := strings.Cut(line, ":")
 		key = strings.TrimSpace(key)
 		if !ok || key == "" {
-			return nil, &Error{Line: n, Err: errors.New(`expected "key: value"`)}
+			return nil, &fileline.Error{Line: n, Err: errors.New(`expected "key: value"`)}
 		}
 		if at, dup := first[key]; dup {
-			return nil, &Error{Line: n, Err: fmt.Errorf("%q is set twice (first on line %d)", key, at)}
+			return nil, &fileline.Error{Line: n, Err: fmt.Errorf("%q is set twice (first on line %d)", key, at)}
 		}
 		first[key] = n
 		out = append(out, Setting{Key: key, Value: unquote(strings.TrimSpace(value)), Line: n})

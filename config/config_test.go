@@ -1,7 +1,6 @@
 package config_test
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/proctor-run/proctor/config"
+	"github.com/proctor-run/proctor/fileline"
 )
 
 func TestParse(t *testing.T) {
@@ -69,18 +69,11 @@ func TestParseRejects(t *testing.T) {
 			require.Error(t, err, "Parse(%q) = %v, want an error", tt.in, got)
 			assert.Nil(t, got)
 			assert.Equal(t, tt.want, err.Error())
-			var ce *config.Error
+			var ce *fileline.Error
 			require.ErrorAs(t, err, &ce)
 			assert.Equal(t, tt.line, ce.Line)
 		})
 	}
-}
-
-func TestErrorMessage(t *testing.T) {
-	boom := errors.New("boom")
-	assert.Equal(t, ".proctor:2: boom", (&config.Error{File: ".proctor", Line: 2, Err: boom}).Error())
-	assert.Equal(t, "line 2: boom", (&config.Error{Line: 2, Err: boom}).Error())
-	assert.ErrorIs(t, &config.Error{Err: boom}, boom)
 }
 
 func write(t *testing.T, dir, name, content string) {
@@ -124,7 +117,7 @@ func TestFind(t *testing.T) {
 		_, err := config.Find(dir)
 		path := filepath.Join(dir, ".proctor")
 		assert.EqualError(t, err, path+`:1: expected "key: value"`)
-		var ce *config.Error
+		var ce *fileline.Error
 		require.ErrorAs(t, err, &ce)
 		assert.Equal(t, path, ce.File)
 	})

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/proctor-run/proctor/config"
+	"github.com/proctor-run/proctor/fileline"
 )
 
 // FuzzConfigParse checks that Parse never panics, that errors are *Error on
@@ -23,9 +24,9 @@ func FuzzConfigParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		settings, err := config.Parse(data)
 		if err != nil {
-			var ce *config.Error
+			var ce *fileline.Error
 			if !errors.As(err, &ce) {
-				t.Fatalf("Parse(%q): %v (%T) is not a *config.Error", data, err, err)
+				t.Fatalf("Parse(%q): %v (%T) is not a *fileline.Error", data, err, err)
 			}
 			if lines := strings.Count(string(data), "\n") + 1; ce.Line < 1 || ce.Line > lines {
 				t.Fatalf("Parse(%q): error on line %d of %d", data, ce.Line, lines)

@@ -1,8 +1,8 @@
 package env_test
 
 import (
-	"errors"
 	"flag"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,12 +14,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/proctor-run/proctor/env"
+	"github.com/proctor-run/proctor/fileline"
+	"github.com/proctor-run/proctor/internal/conformance"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-// TestParse pins the godotenv rules proctor documents and relies on.
+// TestParse pins the rules of the dialect proctor documents (README, "The
+// .env dialect"); the conformance cases in testdata/conformance cover the
+// dotenv projects' own rules.
 func TestParse(t *testing.T) {
+	base := []string{"OUTSIDE=os", "PATH=/usr/bin:/bin", "EMPTY_OUTSIDE="}
 	tests := []struct {
 		name string
 		in   string
@@ -33,22 +38,38 @@ func TestParse(t *testing.T) {
 		{"export prefix", "export A=1\nexport  B=2\n", env.Vars{"A": "1", "B": "2"}},
 		{"a name starting with export", "exported=1\n", env.Vars{"exported": "1"}},
 		{"YAML-style colon", "A: 1\n", env.Vars{"A": "1"}},
-		{"names with digits, dots and lowercase", "a_1.b=x\n1A=y\n", env.Vars{"a_1.b": "x", "1A": "y"}},
+		{"names with digits, dots, hyphens and lowercase", "a_1.b=x\n1A=y\nmy-key=z\n", env.Vars{"a_1.b": "x", "1A": "y", "my-key": "z"}},
 		{"comment lines", "# a comment\n  # indented\nA=1\n", env.Vars{"A": "1"}},
 		{"inline comment after a space", "A=1 # note\n", env.Vars{"A": "1"}},
+		{"an inline comment ends the value at its first hash", "KEY=a # comment #more\n", env.Vars{"KEY": "a"}},
 		{"a hash without a space is part of the value", "A=1#2\n", env.Vars{"A": "1#2"}},
 		{"a hash inside quotes is part of the value", "A=\"1 # 2\"\n", env.Vars{"A": "1 # 2"}},
 		{"single quotes keep everything literal", `A='a\nb $B ${B} "c"'` + "\nB=x\n", env.Vars{"A": `a\nb $B ${B} "c"`, "B": "x"}},
 		{"double quotes keep spaces", "A=\"  x  \"\n", env.Vars{"A": "  x  "}},
 		{"escapes in double quotes", `A="l1\nl2\rx\"q\" a\\b"` + "\n", env.Vars{"A": "l1\nl2\rx\"q\" a\\b"}},
-		{"other escapes drop the backslash", `A="\t\$"` + "\n", env.Vars{"A": "t$"}},
+		{"an escaped quote", `Q="say \"hi\""` + "\n", env.Vars{"Q": `say "hi"`}},
+		{"a value ending in an escaped backslash", `WINPATH="C:\\"` + "\n", env.Vars{"WINPATH": `C:\`}},
+		{"other escapes keep the backslash", `A="\q\d"` + "\n", env.Vars{"A": `\q\d`}},
 		{"an escaped dollar is literal", `B=1` + "\n" + `A="\$B"` + "\n", env.Vars{"A": "$B", "B": "1"}},
+		{"a double dollar is one literal dollar", "A=$$B\n", env.Vars{"A": "$B"}},
+		{"a dollar that starts no reference is kept", "P=\"cost: $5}\"\nQ=a $ b\nR=$\n", env.Vars{"P": "cost: $5}", "Q": "a $ b", "R": "$"}},
 		{"multi-line double-quoted value", "A=\"line 1\nline 2\"\nB=3\n", env.Vars{"A": "line 1\nline 2", "B": "3"}},
+		{"multi-line single-quoted value", "A='line 1\nline 2'\nB=3\n", env.Vars{"A": "line 1\nline 2", "B": "3"}},
 		{"expansion of an earlier variable", "HOST=db\nURL=postgres://${HOST}:5432\nU2=$HOST/x\n", env.Vars{"HOST": "db", "URL": "postgres://db:5432", "U2": "db/x"}},
 		{"expansion in double quotes", "A=1\nB=\"${A}-$A\"\n", env.Vars{"A": "1", "B": "1-1"}},
+		{"expansion falls back to proctor's environment", "PATH=./bin:$PATH\nX=hello $OUTSIDE\n", env.Vars{"PATH": "./bin:/usr/bin:/bin", "X": "hello os"}},
+		{"the file's own value comes before the environment", "OUTSIDE=file\nX=$OUTSIDE\n", env.Vars{"OUTSIDE": "file", "X": "file"}},
 		{"an unknown variable expands to nothing", "A=x${NOPE}y\n", env.Vars{"A": "xy"}},
+		{"a default for an unset variable", "A=${NOPE:-def}\nB=${OUTSIDE:-def}\nC=${NOPE-def}\n", env.Vars{"A": "def", "B": "os", "C": "def"}},
+		{"the two defaults differ on an empty variable", "A=${EMPTY_OUTSIDE:-def}\nB=${EMPTY_OUTSIDE-def}\n", env.Vars{"A": "def", "B": ""}},
+		{"an alternative for a set variable", "A=${OUTSIDE:+yes}\nB=${NOPE:+yes}\n", env.Vars{"A": "yes", "B": ""}},
 		{"a later variable is not yet known", "A=${B}\nB=1\n", env.Vars{"A": "", "B": "1"}},
 		{"a later assignment wins", "A=1\nA=2\n", env.Vars{"A": "2"}},
+		{"a bare export after an assignment", "FOO=bar\nexport FOO\n", env.Vars{"FOO": "bar"}},
+		{"a bare name takes proctor's environment", "OUTSIDE\nexport PATH\n", env.Vars{"OUTSIDE": "os", "PATH": "/usr/bin:/bin"}},
+		{"a bare name on the last line", "A=1\nOUTSIDE", env.Vars{"A": "1", "OUTSIDE": "os"}},
+		{"a byte order mark", "\xef\xbb\xbfBOM=UTF-8\n", env.Vars{"BOM": "UTF-8"}},
+		{"backticks are ordinary characters", "A=`echo hi`\n", env.Vars{"A": "`echo hi`"}},
 		{"CRLF line endings", "A=1\r\nB=\"x\"\r\n", env.Vars{"A": "1", "B": "x"}},
 		{"no final newline", "A=1\nB=2", env.Vars{"A": "1", "B": "2"}},
 		{"blank lines", "\n\nA=1\n\n\nB=2\n\n", env.Vars{"A": "1", "B": "2"}},
@@ -56,20 +77,29 @@ func TestParse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := env.Parse([]byte(tt.in))
+			got, err := env.Reader{Base: base}.Parse([]byte(tt.in))
 			require.NoError(t, err, "Parse(%q)", tt.in)
 			assert.Equal(t, tt.want, got, "Parse(%q)", tt.in)
 		})
 	}
 }
 
-// TestParseDoesNotReadTheOSEnvironment: ${VAR} expands only variables of the
-// same file, so an env file means the same on every machine.
-func TestParseDoesNotReadTheOSEnvironment(t *testing.T) {
-	t.Setenv("PROCTOR_TEST_OUTSIDE", "from-os")
-	got, err := env.Parse([]byte("A=${PROCTOR_TEST_OUTSIDE}\n"))
+// TestParseKeepBase: with --no-env-override a variable set in proctor's
+// environment keeps its value, so a reference to it means that value.
+func TestParseKeepBase(t *testing.T) {
+	r := env.Reader{Base: []string{"HOST=os"}, KeepBase: true}
+	got, err := r.Parse([]byte("HOST=file\nURL=pg://$HOST\nOTHER=x\nY=$OTHER\n"))
 	require.NoError(t, err)
-	assert.Equal(t, env.Vars{"A": ""}, got)
+	assert.Equal(t, env.Vars{"HOST": "file", "URL": "pg://os", "OTHER": "x", "Y": "x"}, got)
+}
+
+// TestParseDoesNotModifyTheEnvironment: references are read from Reader's
+// Base, never from proctor's own environment, which stays as it was.
+func TestParseDoesNotModifyTheEnvironment(t *testing.T) {
+	t.Setenv("PROCTOR_TEST_OUTSIDE", "from-os")
+	got, err := env.Reader{}.Parse([]byte("A=${PROCTOR_TEST_OUTSIDE}\nPROCTOR_TEST_OUTSIDE=x\n"))
+	require.NoError(t, err)
+	assert.Equal(t, env.Vars{"A": "", "PROCTOR_TEST_OUTSIDE": "x"}, got)
 	assert.Equal(t, "from-os", os.Getenv("PROCTOR_TEST_OUTSIDE"), "Parse must not modify the environment")
 }
 
@@ -81,24 +111,26 @@ func TestParseRejects(t *testing.T) {
 		msg  string
 		is   error
 	}{
-		{"a line without equals sign", "A=1\nJUST_A_NAME\nB=2\n", 2, `line 2: expected KEY=VALUE, got "JUST_A_NAME"`, nil},
-		{"a last line without equals sign", "A=1\nJUST_A_NAME", 2, `line 2: empty variable name: expected KEY=VALUE, got "JUST_A_NAME"`, env.ErrBadName},
-		{"an empty name", "# c\n=value\n", 2, `line 2: empty variable name: expected KEY=VALUE, got "=value"`, env.ErrBadName},
-		{"a hyphen in the name", "A=1\nMY-VAR=1\n", 2, `line 2: unexpected character "-" in variable name: "MY-VAR=1"`, nil},
+		{"a name set nowhere", "A=1\nJUST_A_NAME\nB=2\n", 2, "line 2: JUST_A_NAME is not set: a line with only a name takes the value of an earlier line or of proctor's environment", env.ErrUnset},
+		{"a bare export of a name set nowhere", "A=1\nexport OH_NO", 2, "line 2: OH_NO is not set: a line with only a name takes the value of an earlier line or of proctor's environment", env.ErrUnset},
+		{"an empty name", "# c\n=value\n", 2, `line 2: empty variable name: expected NAME=value, got "=value"`, env.ErrBadName},
+		{"a name with a space", "A=1\nB C D\nE=1\n", 2, `line 2: expected NAME=value, got "B C D" (a name cannot hold a space)`, nil},
+		{"a character no name holds", "A=1\nlol$wut\n", 2, `line 2: unexpected character "$" in variable name "lol$wut"`, nil},
 		{"unterminated double quote", "A=1\nB=\"abc\nC=2\n", 2, "line 2: unterminated quoted value \"abc", nil},
-		// godotenv takes any quote after a backslash as escaped.
-		{"a value ending in a backslash", `A="x\\"` + "\n", 1, `line 1: unterminated quoted value "x\\"`, nil},
+		{"unterminated quote after a multi-line value", "A=\"x\ny\"\nB='abc\nC=2\n", 3, "line 3: unterminated quoted value 'abc", nil},
 		{"unterminated single quote", "A='abc", 1, "line 1: unterminated quoted value 'abc", nil},
+		{"an unclosed reference", "A=1\nB=${A\n", 2, `line 2: unclosed variable reference in "B=${A": write ${NAME}, or $$ for a literal $`, nil},
+		{"a required variable", "A=1\nB=${NOPE:?set NOPE first}\n", 2, "line 2: required variable NOPE is missing a value: set NOPE first", nil},
 		{"NUL byte in a value", "A=1\nB=x\x00y\n", 2, `line 2: NUL byte in variable "B"`, env.ErrNUL},
 		{"NUL byte in a quoted value", "AB=1\nA=\"\x00\"\n", 2, `line 2: NUL byte in variable "A"`, env.ErrNUL},
-		{"error on a CRLF line", "A=1\r\nB C D\r\nE=1\r\n", 2, `line 2: expected KEY=VALUE, got "B C D"`, nil},
+		{"error on a CRLF line", "A=1\r\nB C D\r\nE=1\r\n", 2, `line 2: expected NAME=value, got "B C D" (a name cannot hold a space)`, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := env.Parse([]byte(tt.in))
+			got, err := env.Reader{}.Parse([]byte(tt.in))
 			require.Error(t, err, "Parse(%q) = %v, want an error", tt.in, got)
 			assert.Nil(t, got)
-			var fe *env.FileError
+			var fe *fileline.Error
 			require.ErrorAs(t, err, &fe)
 			assert.Equal(t, "", fe.File)
 			assert.Equal(t, tt.line, fe.Line, "line of %q", tt.in)
@@ -110,13 +142,49 @@ func TestParseRejects(t *testing.T) {
 	}
 }
 
-func TestFileErrorMessage(t *testing.T) {
-	boom := errors.New("boom")
-	assert.Equal(t, ".env: line 3: boom", (&env.FileError{File: ".env", Line: 3, Err: boom}).Error())
-	assert.Equal(t, ".env: boom", (&env.FileError{File: ".env", Err: boom}).Error())
-	assert.Equal(t, "line 3: boom", (&env.FileError{Line: 3, Err: boom}).Error(), "Parse's errors name no file")
-	assert.Equal(t, "boom", (&env.FileError{Err: boom}).Error())
-	assert.ErrorIs(t, &env.FileError{File: ".env", Err: boom}, boom)
+// TestParseWritesNothing: compose-go logs unset variables through logrus;
+// none of that reaches proctor's output.
+func TestParseWritesNothing(t *testing.T) {
+	stderr := captureStderr(t, func() {
+		_, err := env.Reader{}.Parse([]byte("A=$PROCTOR_TEST_NOT_SET ${PROCTOR_TEST_NOT_SET}\n"))
+		require.NoError(t, err)
+	})
+	assert.Empty(t, stderr)
+}
+
+// captureStderr runs f with the process's standard error going to a pipe
+// and returns what was written.
+func captureStderr(t *testing.T, f func()) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	saved := os.Stderr
+	os.Stderr = w
+	defer func() { os.Stderr = saved }()
+	done := make(chan []byte)
+	go func() {
+		data, _ := io.ReadAll(r)
+		done <- data
+	}()
+	f()
+	require.NoError(t, w.Close())
+	return string(<-done)
+}
+
+// TestConformance reads every case of testdata/conformance (the rules of
+// Ruby dotenv, node dotenv and godotenv, and real projects' files) through
+// Reader.Read; the end-to-end TestRunConformance reads the same cases
+// through proctor run.
+func TestConformance(t *testing.T) {
+	cases, err := conformance.Read(filepath.Join("testdata", "conformance"))
+	require.NoError(t, err)
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			got, err := env.Reader{Base: conformance.Base}.Read(c.EnvFile)
+			require.NoError(t, err)
+			assert.Equal(t, env.Vars(c.Want), got)
+		})
+	}
 }
 
 func writeFile(t *testing.T, dir, name, content string) string {
@@ -146,52 +214,52 @@ func TestRead(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := env.Read(tt.paths...)
+			got, err := env.Reader{}.Read(tt.paths...)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
 		})
 	}
 }
 
-// TestReadExpandsWithinOneFile: ${VAR} sees only the variables of its own
-// file, not those of an earlier file.
-func TestReadExpandsWithinOneFile(t *testing.T) {
+// TestReadExpandsAcrossFiles: a reference sees the variables of its own
+// file and of the earlier ones, before proctor's environment.
+func TestReadExpandsAcrossFiles(t *testing.T) {
 	dir := t.TempDir()
 	first := writeFile(t, dir, "a.env", "HOST=db\n")
-	second := writeFile(t, dir, "b.env", "URL=pg://${HOST}\nPORT2=1\nX=${PORT2}\n")
-	got, err := env.Read(first, second)
+	second := writeFile(t, dir, "b.env", "URL=pg://${HOST}\nPORT2=1\nX=${PORT2}\nY=$OUTSIDE\n")
+	got, err := env.Reader{Base: []string{"HOST=os", "OUTSIDE=os"}}.Read(first, second)
 	require.NoError(t, err)
-	assert.Equal(t, env.Vars{"HOST": "db", "URL": "pg://", "PORT2": "1", "X": "1"}, got)
+	assert.Equal(t, env.Vars{"HOST": "db", "URL": "pg://db", "PORT2": "1", "X": "1", "Y": "os"}, got)
 }
 
 func TestReadErrors(t *testing.T) {
 	dir := t.TempDir()
 	good := writeFile(t, dir, "good.env", "A=1\n")
-	bad := writeFile(t, dir, "bad.env", "A=1\nNOT-VALID=1\nB=2\n")
+	bad := writeFile(t, dir, "bad.env", "A=1\nNOT VALID=1\nB=2\n")
 	missing := filepath.Join(dir, "missing.env")
 
 	t.Run("missing file", func(t *testing.T) {
-		got, err := env.Read(good, missing)
+		got, err := env.Reader{}.Read(good, missing)
 		require.Error(t, err)
 		assert.Nil(t, got)
 		assert.Equal(t, missing+": file does not exist", err.Error())
 		assert.ErrorIs(t, err, fs.ErrNotExist)
-		var fe *env.FileError
+		var fe *fileline.Error
 		require.ErrorAs(t, err, &fe)
 		assert.Equal(t, missing, fe.File)
 	})
 	t.Run("malformed file names file and line", func(t *testing.T) {
-		got, err := env.Read(good, bad)
+		got, err := env.Reader{}.Read(good, bad)
 		require.Error(t, err)
 		assert.Nil(t, got)
-		assert.Equal(t, bad+`: line 2: unexpected character "-" in variable name: "NOT-VALID=1"`, err.Error())
-		var fe *env.FileError
+		assert.Equal(t, bad+`:2: expected NAME=value, got "NOT VALID=1" (a name cannot hold a space)`, err.Error())
+		var fe *fileline.Error
 		require.ErrorAs(t, err, &fe)
 		assert.Equal(t, bad, fe.File)
 		assert.Equal(t, 2, fe.Line)
 	})
 	t.Run("a directory", func(t *testing.T) {
-		_, err := env.Read(dir)
+		_, err := env.Reader{}.Read(dir)
 		require.Error(t, err)
 		assert.True(t, strings.HasPrefix(err.Error(), dir+": "), "error %q names the path", err)
 	})
@@ -200,18 +268,18 @@ func TestReadErrors(t *testing.T) {
 func TestReadOptional(t *testing.T) {
 	dir := t.TempDir()
 
-	got, err := env.ReadOptional(filepath.Join(dir, ".env"))
+	got, err := env.Reader{}.ReadOptional(filepath.Join(dir, ".env"))
 	require.NoError(t, err, "an absent default file is no error")
 	assert.Equal(t, env.Vars{}, got)
 
 	path := writeFile(t, dir, ".env", "A=1\n")
-	got, err = env.ReadOptional(path)
+	got, err = env.Reader{}.ReadOptional(path)
 	require.NoError(t, err)
 	assert.Equal(t, env.Vars{"A": "1"}, got)
 
 	writeFile(t, dir, ".env", "A=\"open\n")
-	_, err = env.ReadOptional(path)
-	assert.EqualError(t, err, path+": line 1: unterminated quoted value \"open")
+	_, err = env.Reader{}.ReadOptional(path)
+	assert.EqualError(t, err, path+":1: unterminated quoted value \"open")
 }
 
 // TestReadGolden checks env.Read on every testdata/env/*.env against the
@@ -224,7 +292,7 @@ func TestReadGolden(t *testing.T) {
 	for _, path := range paths {
 		name := strings.TrimSuffix(filepath.Base(path), ".env")
 		t.Run(name, func(t *testing.T) {
-			vars, err := env.Read(path)
+			vars, err := env.Reader{}.Read(path)
 			var got strings.Builder
 			if err != nil {
 				got.WriteString(err.Error() + "\n")

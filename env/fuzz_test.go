@@ -8,10 +8,12 @@ import (
 	"testing"
 
 	"github.com/proctor-run/proctor/env"
+	"github.com/proctor-run/proctor/fileline"
 )
 
-// FuzzEnvParse checks that Parse never panics, that every error it returns
-// is a *FileError pointing into the input, and that every variable it
+// FuzzEnvParse checks that Parse (compose-go's parser and proctor's checks
+// around it) never panics, that every error it returns is a
+// *fileline.Error pointing into the input, and that every variable it
 // accepts can be put in a process environment: a name that is not empty and
 // holds no NUL or '=', a value without NUL.
 func FuzzEnvParse(f *testing.F) {
@@ -19,6 +21,11 @@ func FuzzEnvParse(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	more, err := filepath.Glob(filepath.Join("testdata", "conformance", "*.env"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	paths = append(paths, more...)
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
 		if err != nil {
@@ -27,11 +34,11 @@ func FuzzEnvParse(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		vars, err := env.Parse(data)
+		vars, err := env.Reader{Base: []string{"HOME=/root", "PATH=/bin"}}.Parse(data)
 		if err != nil {
-			var fe *env.FileError
+			var fe *fileline.Error
 			if !errors.As(err, &fe) {
-				t.Fatalf("Parse(%q): error %v (%T) is not a *FileError", data, err, err)
+				t.Fatalf("Parse(%q): error %v (%T) is not a *fileline.Error", data, err, err)
 			}
 			if lines := strings.Count(string(data), "\n") + 1; fe.Line < 0 || fe.Line > lines {
 				t.Fatalf("Parse(%q): error on line %d of %d: %v", data, fe.Line, lines, err)

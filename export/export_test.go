@@ -22,7 +22,7 @@ func sampleInput(t *testing.T) Input {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vars, err := env.Read(filepath.Join(dir, ".env"))
+	vars, err := env.Reader{}.Read(filepath.Join(dir, ".env"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/proctor-run/proctor/fileline"
 	"strings"
 )
 
@@ -27,7 +29,7 @@ type Entry struct {
 	Line int
 }
 
-// Errors wrapped by ParseError.
+// Problems wrapped in the *fileline.Error values Parse returns.
 var (
 	ErrNoColon             = errors.New("expected NAME: COMMAND")
 	ErrInvalidName         = errors.New("invalid process name")
@@ -41,34 +43,6 @@ var (
 	errInvalidNameFmt      = "%w %q: use letters, digits, '_' and '-'"
 )
 
-// ParseError is one problem found in a Procfile. Parse joins all of them
-// (errors.Join), so that a single run reports every mistake.
-type ParseError struct {
-	// File is the path of the Procfile, empty when parsing a reader.
-	File string
-	// Line is the 1-based line of the problem; 0 for the file as a whole.
-	Line int
-	// Err is the problem, often one of the Err variables of this package.
-	Err error
-}
-
-// Error formats the problem with its file and line.
-func (e *ParseError) Error() string {
-	switch {
-	case e.File != "" && e.Line > 0:
-		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
-	case e.File != "":
-		return fmt.Sprintf("%s: %v", e.File, e.Err)
-	case e.Line > 0:
-		return fmt.Sprintf("line %d: %v", e.Line, e.Err)
-	default:
-		return e.Err.Error()
-	}
-}
-
-// Unwrap returns the underlying problem, for errors.Is and errors.As.
-func (e *ParseError) Unwrap() error { return e.Err }
-
 // ParseFile reads and parses the Procfile at path. Errors carry the path.
 func ParseFile(path string) ([]Entry, error) {
 	data, err := os.ReadFile(path)
@@ -80,7 +54,7 @@ func ParseFile(path string) ([]Entry, error) {
 }
 
 // Parse reads Procfile entries from r. It returns every entry it could read
-// and, when there were problems, an error joining one *ParseError per problem.
+// and, when there were problems, an error joining one *fileline.Error per problem.
 func Parse(r io.Reader) ([]Entry, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -116,7 +90,7 @@ func ParseBytes(data []byte) ([]Entry, error) {
 			for endsWithContinuation(line) {
 				joined.WriteString(line[:len(line)-1])
 				if i+1 >= len(lines) {
-					errs = append(errs, &ParseError{Line: i + 1, Err: ErrContinuation})
+					errs = append(errs, &fileline.Error{Line: i + 1, Err: ErrContinuation})
 					line = ""
 					break
 				}
@@ -127,43 +101,43 @@ func ParseBytes(data []byte) ([]Entry, error) {
 			line = joined.String()
 		}
 		if strings.IndexByte(line, 0) >= 0 {
-			errs = append(errs, &ParseError{Line: lineNo, Err: ErrNUL})
+			errs = append(errs, &fileline.Error{Line: lineNo, Err: ErrNUL})
 			continue
 		}
 		if indented {
-			errs = append(errs, &ParseError{Line: lineNo, Err: ErrIndented})
+			errs = append(errs, &fileline.Error{Line: lineNo, Err: ErrIndented})
 			continue
 		}
 		name, command, ok := strings.Cut(line, ":")
 		if !ok {
-			errs = append(errs, &ParseError{Line: lineNo, Err: ErrNoColon})
+			errs = append(errs, &fileline.Error{Line: lineNo, Err: ErrNoColon})
 			continue
 		}
 		if !validName(name) {
-			errs = append(errs, &ParseError{Line: lineNo, Err: fmt.Errorf(errInvalidNameFmt, ErrInvalidName, name)})
+			errs = append(errs, &fileline.Error{Line: lineNo, Err: fmt.Errorf(errInvalidNameFmt, ErrInvalidName, name)})
 			continue
 		}
 		command = strings.TrimSpace(command)
 		if command == "" {
-			errs = append(errs, &ParseError{Line: lineNo, Err: fmt.Errorf("%w for %q", ErrEmptyCommand, name)})
+			errs = append(errs, &fileline.Error{Line: lineNo, Err: fmt.Errorf("%w for %q", ErrEmptyCommand, name)})
 			continue
 		}
 		// An odd run of backslashes at the end is left only when trimming
 		// removed the whitespace it escaped: almost always a continuation
 		// broken by invisible trailing spaces, and never what the user meant.
 		if endsWithContinuation(command) {
-			errs = append(errs, &ParseError{Line: i + 1, Err: ErrSpaceAfterBackslash})
+			errs = append(errs, &fileline.Error{Line: i + 1, Err: ErrSpaceAfterBackslash})
 			continue
 		}
 		if at, dup := first[name]; dup {
-			errs = append(errs, &ParseError{Line: lineNo, Err: fmt.Errorf("%w %q (first defined on line %d)", ErrDuplicate, name, at)})
+			errs = append(errs, &fileline.Error{Line: lineNo, Err: fmt.Errorf("%w %q (first defined on line %d)", ErrDuplicate, name, at)})
 			continue
 		}
 		first[name] = lineNo
 		entries = append(entries, Entry{Name: name, Command: command, Line: lineNo})
 	}
 	if len(entries) == 0 && len(errs) == 0 {
-		errs = append(errs, &ParseError{Err: ErrNoEntries})
+		errs = append(errs, &fileline.Error{Err: ErrNoEntries})
 	}
 	return entries, errors.Join(errs...)
 }
@@ -207,13 +181,13 @@ func validName(name string) bool {
 	return true
 }
 
-// withFile sets File on every *ParseError joined in err.
+// withFile sets File on every *fileline.Error joined in err.
 func withFile(err error, path string) error {
 	if err == nil {
 		return nil
 	}
 	for _, e := range unjoin(err) {
-		var pe *ParseError
+		var pe *fileline.Error
 		if errors.As(e, &pe) {
 			pe.File = path
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/proctor-run/proctor/fileline"
 	"github.com/proctor-run/proctor/procfile"
 )
 
@@ -347,29 +348,10 @@ func TestParseRejects(t *testing.T) {
 					break
 				}
 				assert.ErrorIs(t, e, tt.is[i], "error %d of Parse(%q)", i, tt.in)
-				var pe *procfile.ParseError
+				var pe *fileline.Error
 				assert.ErrorAs(t, e, &pe, "error %d of Parse(%q) is not a *ParseError", i, tt.in)
 			}
 			assert.Equal(t, tt.entries, namesOrNil(entries), "entries Parse(%q) still returns", tt.in)
-		})
-	}
-}
-
-func TestParseErrorMessage(t *testing.T) {
-	tests := []struct {
-		name string
-		err  procfile.ParseError
-		want string
-	}{
-		{"file and line", procfile.ParseError{File: "Procfile", Line: 3, Err: procfile.ErrNoColon}, "Procfile:3: expected NAME: COMMAND"},
-		{"file only", procfile.ParseError{File: "app/Procfile", Err: procfile.ErrNoEntries}, "app/Procfile: no process types defined"},
-		{"line only", procfile.ParseError{Line: 7, Err: procfile.ErrNUL}, "line 7: line contains a NUL byte"},
-		{"neither", procfile.ParseError{Err: procfile.ErrNoEntries}, "no process types defined"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, tt.err.Error())
-			assert.ErrorIs(t, &tt.err, tt.err.Err, "Unwrap")
 		})
 	}
 }
@@ -402,7 +384,7 @@ func TestParseFileNamesTheFile(t *testing.T) {
 	entries, err := procfile.ParseFile(path)
 	require.Error(t, err)
 	assert.Equal(t, path+":2: expected NAME: COMMAND", err.Error())
-	var pe *procfile.ParseError
+	var pe *fileline.Error
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, path, pe.File)
 	assert.Equal(t, 2, pe.Line)
