@@ -40,6 +40,7 @@ var (
 	ErrNUL                 = errors.New("line contains a NUL byte")
 	ErrNoEntries           = errors.New("no process types defined")
 	ErrSpaceAfterBackslash = errors.New("whitespace after the final backslash: remove it to continue the command on the next line")
+	ErrContinuedEntry      = errors.New("this line reads as a new entry, but the backslash ending the line before continues that command onto it: remove the backslash, or indent this line if it belongs to the command")
 	errInvalidNameFmt      = "%w %q: use letters, digits, '_' and '-'"
 )
 
@@ -91,6 +92,11 @@ func ParseBytes(data []byte) ([]Entry, error) {
 				joined.WriteString(line[:len(line)-1])
 				if i+1 >= len(lines) {
 					errs = append(errs, &fileline.Error{Line: i + 1, Err: ErrContinuation})
+					line = ""
+					break
+				}
+				if readsAsEntry(lines[i+1]) {
+					errs = append(errs, &fileline.Error{Line: i + 2, Err: ErrContinuedEntry})
 					line = ""
 					break
 				}
@@ -155,6 +161,15 @@ func splitLines(data []byte) []string {
 		lines[i] = strings.TrimSuffix(l, "\r")
 	}
 	return lines
+}
+
+// readsAsEntry reports whether a line, met as the continuation of a
+// command, looks like an entry of its own: NAME: at the start of the line
+// with white space (or nothing) after the colon, which a command's
+// continuation rarely is (a URL has no space after its colon).
+func readsAsEntry(line string) bool {
+	name, rest, ok := strings.Cut(line, ":")
+	return ok && validName(name) && (rest == "" || rest[0] == ' ' || rest[0] == '\t')
 }
 
 func endsWithContinuation(line string) bool {

@@ -127,6 +127,11 @@ func TestParseAccepts(t *testing.T) {
 			want: []procfile.Entry{{"web", "bundle exec   puma -p $PORT", 1}, {"worker", "b", 3}},
 		},
 		{
+			name: "a continuation line with a colon but no space after it is joined",
+			in:   "web: curl \\\nhttp://localhost:5000/\n",
+			want: []procfile.Entry{{"web", "curl http://localhost:5000/", 1}},
+		},
+		{
 			name: "continuation over several lines keeps the first line number",
 			in:   "# c\nweb: a \\\nb \\\nc\nworker: d\n",
 			want: []procfile.Entry{{"web", "a b c", 2}, {"worker", "d", 5}},
@@ -276,9 +281,26 @@ func TestParseRejects(t *testing.T) {
 		},
 		{
 			name: "continuation at the end of the file after a final newline",
-			in:   "web: a \\\nworker: b \\\n",
+			in:   "web: a \\\nb \\\n",
 			want: []string{"line 2: backslash continuation at end of file"},
 			is:   []error{procfile.ErrContinuation}, entries: []string{"web"},
+		},
+		{
+			// A trailing backslash swallowed the next entry silently
+			// (issue 12, item 6).
+			name: "a continuation line that reads as an entry",
+			in:   "web: echo A \\\nworker: echo B\n",
+			want: []string{"line 2: this line reads as a new entry, but the backslash ending the line before continues that command onto it: remove the backslash, or indent this line if it belongs to the command"},
+			is:   []error{procfile.ErrContinuedEntry}, entries: []string{"web", "worker"},
+		},
+		{
+			name: "a continued entry with nothing after its colon",
+			in:   "web: echo A \\\nworker:\n",
+			want: []string{
+				"line 2: this line reads as a new entry, but the backslash ending the line before continues that command onto it: remove the backslash, or indent this line if it belongs to the command",
+				`line 2: empty command for "worker"`,
+			},
+			is: []error{procfile.ErrContinuedEntry, procfile.ErrEmptyCommand}, entries: []string{"web"},
 		},
 		{
 			name: "whitespace after a final backslash",
