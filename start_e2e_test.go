@@ -786,6 +786,21 @@ func TestStartBusyPortWarning(t *testing.T) {
 	assert.Contains(t, linesOf(lines, "web.1"), "web ran")
 }
 
+// TestStartStdinStaysOpen: an instance without a terminal reads a pipe of
+// its own that nobody writes, so a watcher that exits at the end of its
+// input (tailwindcss --watch, esbuild) keeps running until it is stopped;
+// /dev/null would end it at once (issue 12, item 11).
+func TestStartStdinStaysOpen(t *testing.T) {
+	t.Parallel()
+	dir := newAppDir(t, map[string]string{"Procfile": "css: exec " + helperBin(t) + " stdin\n"})
+	p := startProctor(t, dir, "start")
+	line := p.WaitLine(0, func(l string) bool { return strings.Contains(l, "stdin open") || strings.Contains(l, "stdin at end of file") })
+	assert.Contains(t, line, "stdin open")
+	p.Signal(syscall.SIGINT)
+	require.Equal(t, 0, p.Wait(0))
+	assert.NotContains(t, linesOf(p.Output(), "css.1"), "stdin closed", "the watcher ran until it was stopped")
+}
+
 // TestStartReadiness: an instance that listens on its PORT is reported
 // once as "web.1 is listening on port P (X.XXs after start)"; one that
 // does not listen is never reported.

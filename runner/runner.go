@@ -191,6 +191,11 @@ type instance struct {
 	restartTimer          *time.Timer
 
 	tty *os.File // the pty master while it runs with --tty
+	// stdin is the write end of the pipe a process without a pty reads as
+	// its standard input. Nobody writes it; it stays open while the
+	// process runs, so watchers that exit at end of input (tailwindcss
+	// --watch, esbuild) keep running, and is closed when it exits.
+	stdin *os.File
 	raw *fanout  // copies the pty's raw output to attached terminals
 
 	// removed marks an instance scaled away: it leaves the list once it
@@ -199,6 +204,14 @@ type instance struct {
 }
 
 func (in *instance) alive() bool { return in.pid != 0 }
+
+// closeStdin closes the write end of the process's standard input.
+func (in *instance) closeStdin() {
+	if in.stdin != nil {
+		in.stdin.Close()
+		in.stdin = nil
+	}
+}
 
 // supervisor is the goroutine that owns all state; see the package doc.
 type supervisor struct {
@@ -493,18 +506,29 @@ func (s *supervisor) start(in *instance) {
 			in.tty = master
 		}
 	} else {
-		var outR, outW, errR, errW *os.File
-		outR, outW, err = os.Pipe()
+		var inR, inW, outR, outW, errR, errW *os.File
+		inR, inW, err = os.Pipe()
+		if err == nil {
+			outR, outW, err = os.Pipe()
+			if err != nil {
+				inR.Close()
+				inW.Close()
+			}
+		}
 		if err == nil {
 			errR, errW, err = os.Pipe()
 			if err != nil {
+				inR.Close()
+				inW.Close()
 				outR.Close()
 				outW.Close()
 			}
 		}
 		if err == nil {
-			files = [3]*os.File{s.devNull, outW, errW}
+			files = [3]*os.File{inR, outW, errW}
 			readers, streams = []*os.File{outR, errR}, []output.Stream{output.Stdout, output.Stderr}
+			in.stdin = inW
+			defer inR.Close()
 			defer outW.Close()
 			defer errW.Close()
 		}
@@ -518,6 +542,7 @@ func (s *supervisor) start(in *instance) {
 			r.Close()
 		}
 		in.tty = nil
+		in.closeStdin()
 		s.out.System(fmt.Sprintf("%s could not start: %v", in.Name, err))
 		s.afterExit(in, 127)
 		return
@@ -626,6 +651,7 @@ func (s *supervisor) onReap(ev exitEvent) {
 	s.out.System(describeExit(in.Name, ev.status))
 	// Whatever the shell left behind in its group goes with it.
 	in.tty, in.raw = nil, nil // the reader owns the master and closes it at EOF
+	in.closeStdin()
 	signalGroup(pid, syscall.SIGTERM)
 	s.lingering[pid] = true
 	s.checkLingering()

@@ -6,19 +6,26 @@
 //	e2ehelper escape   start `sleep 1000` in a new process group (not a new
 //	                   session), print its pid and exit without waiting: a
 //	                   double fork that leaves the instance's group
+//	e2ehelper stdin    say whether standard input is at its end right now
+//	                   ("stdin at end of file") or open with nothing to read
+//	                   ("stdin open"), then read it to its end and exit, as
+//	                   watchers that stop at end of input do
 package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 func main() {
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: e2ehelper listen|escape")
+		fmt.Fprintln(os.Stderr, "usage: e2ehelper listen|escape|stdin")
 		os.Exit(2)
 	}
 	var err error
@@ -27,6 +34,8 @@ func main() {
 		err = listen(os.Getenv("PORT"))
 	case "escape":
 		err = escape()
+	case "stdin":
+		err = readStdin()
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -58,5 +67,26 @@ func escape() error {
 		return err
 	}
 	fmt.Println("escaped", cmd.Process.Pid)
+	return nil
+}
+
+// readStdin reports the state of standard input without waiting: a poll
+// with no timeout finds end of file (or data) at once, and nothing on a
+// pipe whose writer is open and silent.
+func readStdin() error {
+	fds := []unix.PollFd{{Fd: 0, Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 0)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		fmt.Println("stdin at end of file")
+	} else {
+		fmt.Println("stdin open")
+	}
+	if _, err := io.Copy(io.Discard, os.Stdin); err != nil {
+		return err
+	}
+	fmt.Println("stdin closed")
 	return nil
 }
