@@ -794,7 +794,9 @@ func TestStartStdinStaysOpen(t *testing.T) {
 	t.Parallel()
 	dir := newAppDir(t, map[string]string{"Procfile": "css: exec " + helperBin(t) + " stdin\n"})
 	p := startProctor(t, dir, "start")
-	line := p.WaitLine(0, func(l string) bool { return strings.Contains(l, "stdin open") || strings.Contains(l, "stdin at end of file") })
+	line := p.WaitLine(0, func(l string) bool {
+		return strings.Contains(l, "stdin open") || strings.Contains(l, "stdin at end of file")
+	})
 	assert.Contains(t, line, "stdin open")
 	p.Signal(syscall.SIGINT)
 	require.Equal(t, 0, p.Wait(0))

@@ -196,7 +196,7 @@ type instance struct {
 	// process runs, so watchers that exit at end of input (tailwindcss
 	// --watch, esbuild) keep running, and is closed when it exits.
 	stdin *os.File
-	raw *fanout  // copies the pty's raw output to attached terminals
+	raw   *fanout // copies the pty's raw output to attached terminals
 
 	// removed marks an instance scaled away: it leaves the list once it
 	// has exited.
