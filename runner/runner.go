@@ -191,12 +191,13 @@ type instance struct {
 	restartTimer          *time.Timer
 
 	tty *os.File // the pty master while it runs with --tty
+	raw *fanout  // copies the pty's raw output to attached terminals
+
 	// stdin is the write end of the pipe a process without a pty reads as
 	// its standard input. Nobody writes it; it stays open while the
 	// process runs, so watchers that exit at end of input (tailwindcss
 	// --watch, esbuild) keep running, and is closed when it exits.
 	stdin *os.File
-	raw   *fanout // copies the pty's raw output to attached terminals
 
 	// removed marks an instance scaled away: it leaves the list once it
 	// has exited.
