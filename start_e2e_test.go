@@ -803,6 +803,33 @@ func TestStartStdinStaysOpen(t *testing.T) {
 	assert.NotContains(t, linesOf(p.Output(), "css.1"), "stdin closed", "the watcher ran until it was stopped")
 }
 
+// TestStartReadinessNeedsTheInstancesOwnSocket: a port another program
+// already holds does not make the instance ready: the listening socket
+// must belong to the instance's own processes (issue 12, item 8). ok.1
+// starts after web.1 and is probed in the same rounds, and each round
+// reports in start order, so once ok.1 is reported a false web.1 report
+// would already be in the output.
+func TestStartReadinessNeedsTheInstancesOwnSocket(t *testing.T) {
+	t.Parallel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	port := busy.Addr().(*net.TCPAddr).Port
+	dir := newAppDir(t, map[string]string{"Procfile": "web: exec sleep 1000\nok: exec " + helperBin(t) + " listen\n"})
+	p := startProctor(t, dir, "start", "-p", strconv.Itoa(port), "--port-step", "1")
+	p.WaitLine(0, func(l string) bool { return strings.Contains(l, fmt.Sprintf("ok.1 is listening on port %d", port+1)) })
+	procs := ctlPs(t, runOptions{dir: dir, token: p.Token()})
+	assert.False(t, ctlFind(t, procs, "web.1").Ready, "ps: web.1 is not ready")
+	assert.True(t, ctlFind(t, procs, "ok.1").Ready, "ps: ok.1 is ready")
+	p.Signal(syscall.SIGTERM)
+	require.Equal(t, 0, p.Wait(0))
+	out := p.Output()
+	assert.Contains(t, linesOf(out, "system"), fmt.Sprintf("web.1: port %d is already in use; choose another base port with -p", port))
+	for _, l := range out {
+		assert.NotContains(t, l, "web.1 is listening")
+	}
+}
+
 // TestStartReadiness: an instance that listens on its PORT is reported
 // once as "web.1 is listening on port P (X.XXs after start)"; one that
 // does not listen is never reported.

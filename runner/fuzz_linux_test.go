@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"maps"
+	"slices"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -39,19 +40,20 @@ func FuzzParseListenLine(f *testing.F) {
 	f.Add(uint16(80), uint8(1), []byte("  sl  local_address rem_address   st"))
 	f.Add(uint16(0), uint8(0x0A), []byte("0: :FFFFF x 0A"))
 	f.Fuzz(func(t *testing.T, port uint16, state uint8, raw []byte) {
-		line := fmt.Sprintf("  12: 00000000000000000000000001000000:%04X 00000000000000000000000000000000:0000 %02X 00000000:00000000 00:00000000 00000000  1000        0 1 1", port, state)
-		got, ok := parseListenLine([]byte(line))
-		if ok != (state == 0x0A) || ok && got != int(port) {
-			t.Fatalf("parseListenLine(%q) = %d, %v", line, got, ok)
+		line := fmt.Sprintf("  12: 00000000000000000000000001000000:%04X 00000000000000000000000000000000:0000 %02X 00000000:00000000 00:00000000 00000000  1000        0 %d 1", port, state, 7000+int(port))
+		got, inode, ok := parseListenLine([]byte(line))
+		if ok != (state == 0x0A) || ok && (got != int(port) || inode != 7000+uint64(port)) {
+			t.Fatalf("parseListenLine(%q) = %d, %d, %v", line, got, inode, ok)
 		}
-		if got, ok := parseListenLine(raw); ok && (got < 0 || got > 65535) {
+		if got, _, ok := parseListenLine(raw); ok && (got < 0 || got > 65535) {
 			t.Fatalf("parseListenLine(%q) = %d", raw, got)
 		}
 	})
 }
 
 // FuzzDiagMessages: a sock_diag reply made of one message per port, then
-// NLMSG_DONE, reports exactly the ports asked for; any other datagram
+// NLMSG_DONE, reports exactly the ports asked for, each with its socket's
+// inode; any other datagram
 // reports only ports asked for, or an error, never a panic.
 func FuzzDiagMessages(f *testing.F) {
 	f.Add([]byte{0x13, 0x88, 0x00, 0x50}, []byte{}, true)
@@ -64,12 +66,13 @@ func FuzzDiagMessages(f *testing.F) {
 		}
 		want := map[int]bool{}
 		var dgram []byte
-		expect := map[int]bool{}
+		expect := map[int][]uint64{}
 		for i := 0; i+1 < len(ports); i += 2 {
 			port := int(binary.BigEndian.Uint16(ports[i:]))
+			inode := uint32(100 + i)
 			if i%4 == 0 { // every other port is asked for
 				want[port] = true
-				expect[port] = true
+				expect[port] = append(expect[port], uint64(inode))
 			}
 			// nlmsghdr, then inet_diag_msg: family, state, timer,
 			// retrans, then the sockid whose first field is the port.
@@ -79,18 +82,19 @@ func FuzzDiagMessages(f *testing.F) {
 			body := msg[unix.SizeofNlMsghdr:]
 			body[0], body[1] = family, tcpListenState
 			binary.BigEndian.PutUint16(body[diagMsgPortOff:], uint16(port))
+			binary.NativeEndian.PutUint32(body[diagMsgInodeOff:], inode)
 			dgram = append(dgram, msg...)
 		}
 		doneMsg := make([]byte, unix.SizeofNlMsghdr+4)
 		binary.NativeEndian.PutUint32(doneMsg[0:], uint32(len(doneMsg)))
 		binary.NativeEndian.PutUint16(doneMsg[4:], unix.NLMSG_DONE)
 		dgram = append(dgram, doneMsg...)
-		up := map[int]bool{}
+		up := map[int][]uint64{}
 		done, err := diagMessages(dgram, family, want, up)
-		if !done || err != nil || !maps.Equal(up, expect) {
+		if !done || err != nil || !maps.EqualFunc(up, expect, slices.Equal) {
 			t.Fatalf("diagMessages(ports %x) = %v, %v, up %v; want %v", ports, done, err, up, expect)
 		}
-		up = map[int]bool{}
+		up = map[int][]uint64{}
 		diagMessages(raw, family, want, up)
 		for p := range up {
 			if !want[p] {

@@ -11,7 +11,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// portLister tells which ports have a listening TCP socket. It keeps its
+// portLister tells which ports have a listening TCP socket, and which
+// sockets those are. It keeps its
 // read buffer between calls: the prober asks up to 50 times a second while
 // instances start. The zero value is ready to use; it is not safe for
 // concurrent use.
@@ -19,8 +20,9 @@ type portLister struct {
 	buf []byte
 }
 
-// listening returns which of want have a TCP socket in the LISTEN state,
-// IPv4 and IPv6.
+// listening returns, for each port of want that has TCP sockets in the
+// LISTEN state (IPv4 and IPv6), the inodes of those sockets, by which
+// ownedBy finds the process that holds them.
 //
 // It asks the kernel with one sock_diag netlink dump per address family,
 // restricted to listening sockets, so the kernel walks only its listening
@@ -30,8 +32,8 @@ type portLister struct {
 // second while instances start. A family that netlink cannot answer (no
 // inet_diag in the kernel, a sandbox refusing netlink sockets) is read
 // from /proc/net/tcp or /proc/net/tcp6.
-func (l *portLister) listening(want map[int]bool) map[int]bool {
-	up := map[int]bool{}
+func (l *portLister) listening(want map[int]bool) map[int][]uint64 {
+	up := map[int][]uint64{}
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
 	if err == nil {
 		defer unix.Close(fd)
@@ -54,8 +56,8 @@ func (l *portLister) listening(want map[int]bool) map[int]bool {
 }
 
 // procListening adds the ports of want that path (/proc/net/tcp or tcp6)
-// shows listening to up.
-func procListening(path string, want, up map[int]bool) {
+// shows listening to up, with their sockets' inodes.
+func procListening(path string, want map[int]bool, up map[int][]uint64) {
 	f, err := os.Open(path)
 	if err != nil {
 		return
@@ -64,26 +66,32 @@ func procListening(path string, want, up map[int]bool) {
 	sc := bufio.NewScanner(f)
 	sc.Scan() // header
 	for sc.Scan() {
-		if port, ok := parseListenLine(sc.Bytes()); ok && want[port] {
-			up[port] = true
+		if port, inode, ok := parseListenLine(sc.Bytes()); ok && want[port] {
+			up[port] = append(up[port], inode)
 		}
 	}
 }
 
 // parseListenLine reads one line of /proc/net/tcp:
-// "  0: 0100007F:1388 00000000:0000 0A ...", local address, remote address,
-// state (0A is LISTEN). It returns the local port of a listening socket.
-func parseListenLine(line []byte) (int, bool) {
+// "  0: 0100007F:1388 00000000:0000 0A 00000000:00000000 00:00000000
+// 00000000 1000 0 12345 ...": local address, remote address, state (0A is
+// LISTEN), queues, timer, retransmits, uid, timeouts, inode. It returns the
+// local port and the inode of a listening socket.
+func parseListenLine(line []byte) (port int, inode uint64, ok bool) {
 	fields := bytes.Fields(line)
-	if len(fields) < 4 || string(fields[3]) != "0A" {
-		return 0, false
+	if len(fields) < 10 || string(fields[3]) != "0A" {
+		return 0, 0, false
 	}
 	i := bytes.LastIndexByte(fields[1], ':')
 	if i < 0 {
-		return 0, false
+		return 0, 0, false
 	}
-	port, err := strconv.ParseUint(string(fields[1][i+1:]), 16, 16)
-	return int(port), err == nil
+	p, err := strconv.ParseUint(string(fields[1][i+1:]), 16, 16)
+	if err != nil {
+		return 0, 0, false
+	}
+	inode, err = strconv.ParseUint(string(fields[9]), 10, 64)
+	return int(p), inode, err == nil
 }
 
 // The sock_diag request and reply layouts (linux/inet_diag.h), read and
@@ -97,16 +105,20 @@ const (
 	// (u32), then the 48-byte inet_diag_sockid.
 	diagReqLen = 56
 	// inet_diag_msg: family, state, timer, retrans (1 byte each), then
-	// inet_diag_sockid, whose first field is the local port, big-endian.
-	diagMsgPortOff = 4
+	// inet_diag_sockid, whose first field is the local port, big-endian;
+	// after the 48-byte sockid come expires, rqueue, wqueue and uid (u32
+	// each), then the socket's inode.
+	diagMsgPortOff  = 4
+	diagMsgInodeOff = 4 + 48 + 16
 	tcpListenState = 10 // TCP_LISTEN
 )
 
 var errDiag = errors.New("sock_diag: malformed reply")
 
 // diagListening dumps the listening TCP sockets of family through the
-// netlink socket fd and adds the local ports that are in want to up.
-func diagListening(fd int, family uint8, buf []byte, want, up map[int]bool) error {
+// netlink socket fd and adds the local ports that are in want to up, with
+// their sockets' inodes.
+func diagListening(fd int, family uint8, buf []byte, want map[int]bool, up map[int][]uint64) error {
 	req := make([]byte, unix.SizeofNlMsghdr+diagReqLen)
 	binary.NativeEndian.PutUint32(req[0:], uint32(len(req)))                   // nlmsg_len
 	binary.NativeEndian.PutUint16(req[4:], unix.SOCK_DIAG_BY_FAMILY)           // nlmsg_type
@@ -135,9 +147,9 @@ func diagListening(fd int, family uint8, buf []byte, want, up map[int]bool) erro
 }
 
 // diagMessages reads the netlink messages of one sock_diag reply datagram
-// and adds the local ports that are in want to up. done reports the end
-// of the dump (NLMSG_DONE, or an error).
-func diagMessages(msgs []byte, family uint8, want, up map[int]bool) (done bool, err error) {
+// and adds the local ports that are in want to up, with their sockets'
+// inodes. done reports the end of the dump (NLMSG_DONE, or an error).
+func diagMessages(msgs []byte, family uint8, want map[int]bool, up map[int][]uint64) (done bool, err error) {
 	for len(msgs) > 0 {
 		if len(msgs) < unix.SizeofNlMsghdr {
 			return true, errDiag
@@ -158,11 +170,11 @@ func diagMessages(msgs []byte, family uint8, want, up map[int]bool) (done bool, 
 			}
 			return true, errDiag
 		case unix.SOCK_DIAG_BY_FAMILY:
-			if len(payload) < diagMsgPortOff+2 || payload[0] != family {
+			if len(payload) < diagMsgInodeOff+4 || payload[0] != family {
 				return true, errDiag
 			}
 			if port := int(binary.BigEndian.Uint16(payload[diagMsgPortOff:])); want[port] {
-				up[port] = true
+				up[port] = append(up[port], uint64(binary.NativeEndian.Uint32(payload[diagMsgInodeOff:])))
 			}
 		}
 		msgs = msgs[min((l+3)&^3, len(msgs)):] // messages are 4-byte aligned

@@ -12,6 +12,7 @@ import (
 func TestListeningPorts(t *testing.T) {
 	var want = map[int]bool{}
 	var listening []int
+	inodes := map[int]uint64{} // port -> inode of its listening socket
 	for _, addr := range []string{"127.0.0.1:0", "[::1]:0"} {
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -22,6 +23,7 @@ func TestListeningPorts(t *testing.T) {
 		port := l.Addr().(*net.TCPAddr).Port
 		want[port] = true
 		listening = append(listening, port)
+		inodes[port] = socketInode(t, l.(*net.TCPListener))
 	}
 	require.NotEmpty(t, listening)
 	// A port that was bound and closed again: nothing listens there.
@@ -37,29 +39,29 @@ func TestListeningPorts(t *testing.T) {
 			t.Skipf("no sock_diag netlink socket here: %v", err)
 		}
 		defer unix.Close(fd)
-		got := map[int]bool{}
+		got := map[int][]uint64{}
 		buf := make([]byte, diagBufSize)
 		require.NoError(t, diagListening(fd, unix.AF_INET, buf, want, got))
-		assert.True(t, got[listening[0]], "diagListening: port %d listens on 127.0.0.1, got %v", listening[0], got)
-		assert.False(t, got[closed], "diagListening: port %d is closed, got %v", closed, got)
+		assert.Equal(t, []uint64{inodes[listening[0]]}, got[listening[0]], "diagListening: port %d listens on 127.0.0.1, got %v", listening[0], got)
+		assert.NotContains(t, got, closed, "diagListening: port %d is closed", closed)
 	})
 	t.Run("portLister", func(t *testing.T) {
 		var l portLister
 		got := l.listening(want)
 		for _, port := range listening {
-			assert.True(t, got[port], "listening: port %d listens, got %v", port, got)
+			assert.Equal(t, []uint64{inodes[port]}, got[port], "listening: port %d listens, got %v", port, got)
 		}
-		assert.False(t, got[closed], "listening: port %d is closed, got %v", closed, got)
+		assert.NotContains(t, got, closed, "listening: port %d is closed", closed)
 		assert.Equal(t, got, l.listening(want), "a second call, reusing the buffer")
 	})
 	t.Run("proc", func(t *testing.T) {
-		got := map[int]bool{}
+		got := map[int][]uint64{}
 		procListening("/proc/net/tcp", want, got)
 		procListening("/proc/net/tcp6", want, got)
 		for _, port := range listening {
-			assert.True(t, got[port], "procListening: port %d listens, got %v", port, got)
+			assert.Equal(t, []uint64{inodes[port]}, got[port], "procListening: port %d listens, got %v", port, got)
 		}
-		assert.False(t, got[closed], "procListening: port %d is closed, got %v", closed, got)
+		assert.NotContains(t, got, closed, "procListening: port %d is closed", closed)
 	})
 }
 
@@ -74,10 +76,22 @@ func BenchmarkListeningPorts(b *testing.B) {
 		}
 	})
 	b.Run("proc", func(b *testing.B) {
-		up := map[int]bool{}
+		up := map[int][]uint64{}
 		for b.Loop() {
 			procListening("/proc/net/tcp", want, up)
 			procListening("/proc/net/tcp6", want, up)
 		}
 	})
+}
+
+// socketInode returns the inode of l's socket, as fstat gives it.
+func socketInode(t *testing.T, l *net.TCPListener) uint64 {
+	t.Helper()
+	raw, err := l.SyscallConn()
+	require.NoError(t, err)
+	var st unix.Stat_t
+	var serr error
+	require.NoError(t, raw.Control(func(fd uintptr) { serr = unix.Fstat(int(fd), &st) }))
+	require.NoError(t, serr)
+	return st.Ino
 }

@@ -31,20 +31,26 @@ func TestParseStat(t *testing.T) {
 
 func TestParseListenLine(t *testing.T) {
 	tests := []struct {
-		in   string
-		port int
-		ok   bool
+		in    string
+		port  int
+		inode uint64
+		ok    bool
 	}{
-		{"   0: 0100007F:1388 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0", 5000, true},
-		{"   1: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1", 80, true},
-		{"   2: 0100007F:1388 0100007F:D2C4 01 00000000:00000000 00:00000000 00000000     0        0 1", 0, false},
-		{"   0: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A 0", 8080, true},
-		{"short", 0, false},
-		{"   0: nocolon 00000000:0000 0A", 0, false},
+		{"   0: 0100007F:1388 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0 100 0 0 10 0", 5000, 4242, true},
+		{"   1: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1", 80, 1, true},
+		{"   2: 0100007F:1388 0100007F:D2C4 01 00000000:00000000 00:00000000 00000000     0        0 1", 0, 0, false},
+		{"   0: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 77 1", 8080, 77, true},
+		{"   0: 0100007F:1388 00000000:0000 0A 0", 0, 0, false},
+		{"   0: 0100007F:1388 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 x", 0, 0, false},
+		{"short", 0, 0, false},
+		{"   0: nocolon 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1", 0, 0, false},
 	}
 	for _, tt := range tests {
-		port, ok := parseListenLine([]byte(tt.in))
+		port, inode, ok := parseListenLine([]byte(tt.in))
 		assert.Equal(t, tt.ok, ok, "parseListenLine(%q) ok", tt.in)
-		assert.Equal(t, tt.port, port, "parseListenLine(%q) port", tt.in)
+		if tt.ok {
+			assert.Equal(t, tt.port, port, "parseListenLine(%q) port", tt.in)
+			assert.Equal(t, tt.inode, inode, "parseListenLine(%q) inode", tt.in)
+		}
 	}
 }

@@ -17,6 +17,7 @@ const (
 type probeTarget struct {
 	inst    *instance
 	gen     uint64 // the instance's run; a restart makes a new one
+	pid     int    // the run's process, root of the tree that must listen
 	port    int
 	started time.Time
 }
@@ -28,7 +29,8 @@ type readyEvent struct {
 }
 
 // prober watches the ports of started instances and reports each once when
-// something listens on it. One goroutine serves all instances: on Linux one
+// a socket held by the instance's own processes listens on it: a port that
+// another program already held does not make an instance ready. One goroutine serves all instances: on Linux one
 // sock_diag dump of the listening sockets per address family answers for
 // every port at once (see portLister); elsewhere it connects to each. It owns its state; the supervisor talks to it only
 // through channels and never blocks on it. When nothing is pending it sleeps
@@ -40,7 +42,11 @@ type prober struct {
 	stopCh chan struct{}
 	done   chan struct{}
 	now    func() time.Time
-	listen func(ports map[int]bool) map[int]bool
+	// listen returns the inodes of the sockets listening on each port.
+	listen func(ports map[int]bool) map[int][]uint64
+	// tree takes a snapshot of the processes, to tell the owner of a
+	// socket.
+	tree func() *procTree
 }
 
 func startProber(now func() time.Time) *prober {
@@ -52,6 +58,7 @@ func startProber(now func() time.Time) *prober {
 		done:   make(chan struct{}),
 		now:    now,
 		listen: (&portLister{}).listening,
+		tree:   readProcTree,
 	}
 	go p.loop()
 	return p
@@ -95,10 +102,21 @@ func (p *prober) loop() {
 				want[t.port] = true
 			}
 			up := p.listen(want)
+			var tree *procTree // read once, when some port has a listener
+			owned := func(t probeTarget) bool {
+				inodes := up[t.port]
+				if len(inodes) == 0 {
+					return false
+				}
+				if tree == nil {
+					tree = p.tree()
+				}
+				return tree.ownedBy(t.pid, inodes)
+			}
 			kept := pending[:0]
 			for _, t := range pending {
 				switch {
-				case up[t.port]:
+				case owned(t):
 					outbox = append(outbox, readyEvent{target: t, at: now})
 				case now.Sub(t.started) < probeLimit:
 					kept = append(kept, t)

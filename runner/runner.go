@@ -567,7 +567,7 @@ func (s *supervisor) start(in *instance) {
 	for i, r := range readers {
 		s.copy(in.Name, streams[i], r, raw)
 	}
-	s.prober.watch(probeTarget{inst: in, gen: in.gen, port: in.Port, started: in.started})
+	s.prober.watch(probeTarget{inst: in, gen: in.gen, pid: pid, port: in.Port, started: in.started})
 }
 
 // copy starts a reader goroutine that copies r into the output until EOF,
