@@ -110,7 +110,7 @@ const (
 	// each), then the socket's inode.
 	diagMsgPortOff  = 4
 	diagMsgInodeOff = 4 + 48 + 16
-	tcpListenState = 10 // TCP_LISTEN
+	tcpListenState  = 10 // TCP_LISTEN
 )
 
 var errDiag = errors.New("sock_diag: malformed reply")
