@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/proctor-run/proctor/control"
@@ -38,16 +39,39 @@ func (b stackBackend) Logs(w io.Writer, filter func(string) bool, color bool) fu
 	return b.mux.Subscribe(w, filter, color)
 }
 
+// stackSocketEnv names, in the environment of every process a stack
+// starts, the absolute path of that stack's control socket. A proctor
+// start run by one of those processes (mastodon's web: foreman start -f
+// Procfile.heroku, with foreman being proctor) finds its parent's socket
+// there and runs without a control socket of its own instead of failing.
+const stackSocketEnv = "PROCTOR_STACK_SOCKET"
+
+// stackSocket is the absolute path of the socket start serves on, for
+// stackSocketEnv.
+func stackSocket(h *host, flag, root string) string {
+	path, _ := socketPath(h, flag, root)
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}
+
 // serveControl creates start's control socket and serves the stack on it
 // until stop is called. A live proctor on the socket is an error (exit 2),
-// as is a socket the user chose (--socket, $PROCTOR_SOCKET) that cannot be
-// created; when the default one cannot be (a read-only root), start runs
-// on without it, after a warning.
+// unless it is the stack this start runs in and no --socket was given: then
+// the inner stack runs without a socket, after a notice. A socket the user
+// chose (--socket, $PROCTOR_SOCKET) that cannot be created is an error;
+// when the default one cannot be (a read-only root), start runs on without
+// it, after a warning.
 func serveControl(h *host, flag string, a *app, r *runner.Runner, mux *output.Mux) (stop func(), err error) {
 	path, explicit := socketPath(h, flag, a.root)
 	srv, err := control.Listen(path, stackBackend{r: r, mux: mux, types: procfile.Names(a.entries)})
 	if err != nil {
 		var inUse *control.InUseError
+		if errors.As(err, &inUse) && flag == "" && h.getenv(stackSocketEnv) == stackSocket(h, flag, a.root) {
+			fmt.Fprintf(h.stderr, "proctor: running inside the proctor stack on %s: this inner stack has no control socket (give it one with --socket)\n", path)
+			return func() {}, nil
+		}
 		if errors.As(err, &inUse) || explicit {
 			return nil, &exitError{exitUsage, err}
 		}

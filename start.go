@@ -146,7 +146,7 @@ func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error 
 		Counts:    counts,
 		Ports:     a.ports,
 		Dir:       a.root,
-		Environ:   a.environ,
+		Environ:   env.Set(a.environ, stackSocketEnv, stackSocket(h, f.socket, a.root)),
 		Timeout:   time.Duration(f.timeout),
 		CanDie:    f.canDie,
 		Restart:   f.restart,

@@ -1478,3 +1478,21 @@ func TestStartAsPID1(t *testing.T) {
 	assert.Contains(t, linesOf(p.Output(), "system"), "maker.1 terminated by SIGTERM")
 	assertNoProcesses(t, p.Token())
 }
+
+// TestStartNested: a proctor start run by an instance of another one in the
+// same directory (mastodon's web: foreman start -f Procfile.heroku) runs
+// its stack without a control socket of its own, saying so, instead of
+// refusing because the outer proctor holds the socket (issue 12, item 7).
+func TestStartNested(t *testing.T) {
+	t.Parallel()
+	dir := newAppDir(t, map[string]string{
+		"Procfile":       "web: exec " + proctorBin + " start -f Procfile.inner --no-timestamp\n",
+		"Procfile.inner": "inner: echo inner ran\n",
+	})
+	stdout, stderr, code := runProctor(t, dir, "start")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	web := linesOf(split(stdout), "web.1")
+	assert.Contains(t, web, "inner.1 | inner ran", "the inner stack ran")
+	assert.Contains(t, web, "proctor: running inside the proctor stack on .proctor.sock: this inner stack has no control socket (give it one with --socket)")
+	assert.Contains(t, linesOf(split(stdout), "system"), "web.1 exited with code 0")
+}
