@@ -120,12 +120,9 @@ const ctlTwo = "web: sleep 1000\nworker: sleep 1000\n"
 func TestControlPs(t *testing.T) {
 	t.Parallel()
 	base := freePort(t)
-	dir := newAppDir(t, map[string]string{"Procfile": ctlTwo})
+	// web.1 listens on its port: it becomes ready.
+	dir := newAppDir(t, map[string]string{"Procfile": "web: exec " + helperBin(t) + " listen\nworker: sleep 1000\n"})
 	p := ctlStart(t, runOptions{dir: dir}, []string{"web.1", "worker.1"}, "-p", strconv.Itoa(base))
-	// Something accepts connections on web.1's port: it becomes ready.
-	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(base)))
-	require.NoError(t, err)
-	defer l.Close()
 	p.WaitLine(20*time.Second, func(s string) bool { return strings.Contains(s, "web.1 is listening on port "+strconv.Itoa(base)) })
 	pids := ctlPids(p)
 
