@@ -40,16 +40,19 @@ type startFlags struct {
 func newStartCmd(h *host) *cobra.Command {
 	f := &startFlags{timeout: seconds(runner.DefaultTimeout)}
 	cmd := &cobra.Command{
-		Use:   "start [TYPE...]",
+		Use:   "start [TYPE... | TYPE=N...]",
 		Short: "Start the processes of the Procfile",
 		Long: `Start every process type of the Procfile (or only the TYPEs named), each
 instance in its own process group with its own PORT, and merge their output
 into one stream: "HH:MM:SS web.1 | line". Ctrl-C (SIGINT), SIGTERM or SIGHUP
 stop everything: SIGTERM to each process group, SIGKILL after --timeout.
 When one instance exits, the others are stopped (unless --can-die or
---restart say otherwise) and proctor exits with its code.`,
+--restart say otherwise) and proctor exits with its code. TYPE=N arguments
+(web=1 worker=2, as node-foreman and heroku local take them) are the
+formation, like -m web=1,worker=2.`,
 		Example: `  proctor start
   proctor start web worker -m web=2
+  proctor start web=1 worker=2
   proctor start --restart worker --can-die clock -t 10`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return startApp(h, cmd, f, args)
@@ -119,7 +122,16 @@ func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error 
 	if err != nil {
 		return err
 	}
-	counts, err := resolveCounts(a.entries, f.formation, cmd.Flags().Changed("formation"), types)
+	formation, given := f.formation, cmd.Flags().Changed("formation")
+	if fm, ok, err := formationArgs(types); err != nil {
+		return err
+	} else if ok {
+		if given {
+			return usageErrorf("the formation is given twice, with -m and as TYPE=N arguments: use one")
+		}
+		formation, given, types = fm, true, nil
+	}
+	counts, err := resolveCounts(a.entries, formation, given, types)
 	if err != nil {
 		return err
 	}
@@ -195,6 +207,29 @@ func startsNothing(entries []procfile.Entry, counts []int, noRelease bool) bool 
 		}
 	}
 	return true
+}
+
+// formationArgs reads arguments written as a formation, the way
+// node-foreman and heroku local take it (start web=1 js=2, or
+// start web=1,js=2): it returns them joined as the -m formation. ok is
+// false when no argument holds '='; arguments that mix TYPE and TYPE=N
+// are an error.
+func formationArgs(args []string) (formation string, ok bool, err error) {
+	var counted, plain []string
+	for _, a := range args {
+		if strings.Contains(a, "=") {
+			counted = append(counted, a)
+		} else {
+			plain = append(plain, a)
+		}
+	}
+	switch {
+	case len(counted) == 0:
+		return "", false, nil
+	case len(plain) > 0:
+		return "", false, usageErrorf("arguments mix TYPE (%s) and TYPE=N (%s): write every one as TYPE=N, e.g. %s=1 %s", plain[0], counted[0], plain[0], counted[0])
+	}
+	return strings.Join(counted, ","), true, nil
 }
 
 // resolveCounts turns -m and the TYPE arguments into a count per entry.

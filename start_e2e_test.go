@@ -716,6 +716,18 @@ func TestStartPortsAndPS(t *testing.T) {
 			args: []string{"clock", "-m", "clock=3", "-p", "6000"},
 			want: []string{"clock.1 6200", "clock.2 6201", "clock.3 6202"},
 		},
+		{
+			// How node-foreman and heroku local users type a formation
+			// (issue 12, item 9).
+			name: "TYPE=N arguments are the formation",
+			args: []string{"web=1", "clock=2", "-p", "6000"},
+			want: []string{"web.1 6000", "clock.1 6200", "clock.2 6201"},
+		},
+		{
+			name: "one TYPE=N,TYPE=N argument",
+			args: []string{"worker=2,clock=1", "-p", "6000"},
+			want: []string{"worker.1 6100", "worker.2 6101", "clock.1 6200"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -753,6 +765,9 @@ func TestStartUsageErrors(t *testing.T) {
 		{[]string{"--restart", "web,wrker"}, `unknown process type "wrker" (the Procfile has web, worker)`},
 		{[]string{"--log-format", "xml"}, `--log-format must be text or json, not "xml"`},
 		{[]string{"-m", "web=0"}, `the formation starts no processes (every count is 0)`},
+		{[]string{"web=1", "wrker=2"}, `formation: unknown process type "wrker" (the Procfile has web, worker)`},
+		{[]string{"web", "worker=2"}, `arguments mix TYPE (web) and TYPE=N (worker=2): write every one as TYPE=N, e.g. web=1 worker=2`},
+		{[]string{"-m", "web=1", "worker=2"}, `the formation is given twice, with -m and as TYPE=N arguments: use one`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
