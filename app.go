@@ -135,6 +135,37 @@ func (f *appFlags) resolvePorts(flags *pflag.FlagSet, environ []string) (procfil
 // configAliases maps foreman's older key names to proctor's flags.
 var configAliases = map[string]string{"concurrency": "formation"}
 
+// configNegated maps foreman's boolean options whose default is on to the
+// proctor flag that turns the same thing off: timestamp: false in
+// .foreman is --no-timestamp, as foreman honors it; color: false is
+// --no-color (color: true stays --color).
+var configNegated = map[string]string{"timestamp": "no-timestamp", "prefix": "no-prefix", "color": "no-color"}
+
+// configKey turns a setting into the flag it sets and that flag's value,
+// renaming aliases and inverting negated booleans. other is the flag of the
+// opposite sense, if any: given on the command line, it wins too.
+func configKey(s config.Setting) (key, value, other string, err error) {
+	key = s.Key
+	if alias, ok := configAliases[key]; ok {
+		key = alias
+	}
+	off, negated := configNegated[key]
+	if !negated {
+		return key, s.Value, "", nil
+	}
+	on, err := strconv.ParseBool(s.Value)
+	if err != nil {
+		return "", "", "", fmt.Errorf("%q is not true or false", s.Value)
+	}
+	if key == "color" && on {
+		return "color", "true", off, nil
+	}
+	if key == "color" {
+		return off, "true", "color", nil
+	}
+	return off, strconv.FormatBool(!on), "", nil
+}
+
 // applyConfig sets the flags of cmd that the command line left unset from
 // .proctor or .foreman in the current directory. A key no command knows is
 // reported as a warning; a bad value is a usage error naming file and line.
@@ -152,9 +183,9 @@ func applyConfig(cmd *cobra.Command, h *host) error {
 		return &exitError{exitUsage, err}
 	}
 	for _, s := range file.Settings {
-		key := s.Key
-		if alias, ok := configAliases[key]; ok {
-			key = alias
+		key, value, other, err := configKey(s)
+		if err != nil {
+			return &exitError{exitUsage, &fileline.Error{File: file.Path, Line: s.Line, Err: fmt.Errorf("%s: %w", s.Key, err)}}
 		}
 		fl := cmd.Flags().Lookup(key)
 		if fl == nil {
@@ -163,10 +194,10 @@ func applyConfig(cmd *cobra.Command, h *host) error {
 			}
 			continue
 		}
-		if fl.Changed {
+		if fl.Changed || other != "" && cmd.Flags().Changed(other) {
 			continue
 		}
-		if err := cmd.Flags().Set(key, s.Value); err != nil {
+		if err := cmd.Flags().Set(key, value); err != nil {
 			return &exitError{exitUsage, &fileline.Error{File: file.Path, Line: s.Line, Err: fmt.Errorf("%s: %w", s.Key, err)}}
 		}
 	}

@@ -380,13 +380,13 @@ func TestControlRestartStopScale(t *testing.T) {
 		{[]string{"stop", "web.7"}, result{Code: 1, Stderr: `proctor: no such process "web.7" (running: web.1, worker.1)` + "\n"}},
 		{[]string{"restart", "clock"}, result{Code: 1, Stderr: `proctor: no such process: type "clock" has no instances (scale it up first)` + "\n"}},
 		{[]string{"scale", "web=2,nope=1"}, result{Code: 1, Stderr: `proctor: no such process: unknown process type "nope" (the Procfile has web, worker, clock)` + "\n"}},
-		{[]string{"scale", "all=2"}, result{Code: 2, Stderr: "proctor: scale: all=N is not meaningful for a running stack: name each type (e.g. web=2,worker=1)\n" + helpHint}},
-		{[]string{"scale", "web=-1"}, result{Code: 2, Stderr: `proctor: formation: count for "web" must be a whole number from 0 to 10000, not "-1"` + "\n" + helpHint}},
-		{[]string{"scale", "web"}, result{Code: 2, Stderr: `proctor: formation: malformed pair "web" (expected TYPE=N)` + "\n" + helpHint}},
-		{[]string{"scale"}, result{Code: 2, Stderr: "proctor: scale: missing TYPE=N[,TYPE=N...]\n" + helpHint}},
-		{[]string{"restart"}, result{Code: 2, Stderr: "proctor: restart: missing NAME (an instance such as web.1, or a type such as web)\n" + helpHint}},
-		{[]string{"stop", "web", "worker"}, result{Code: 2, Stderr: "proctor: stop: unexpected argument \"worker\" (one NAME at a time)\n" + helpHint}},
-		{[]string{"ps", "web"}, result{Code: 2, Stderr: "proctor: ps: unexpected argument \"web\"\n" + helpHint}},
+		{[]string{"scale", "all=2"}, result{Code: 2, Stderr: "proctor: scale: all=N is not meaningful for a running stack: name each type (e.g. web=2,worker=1)\n" + helpHintFor("scale")}},
+		{[]string{"scale", "web=-1"}, result{Code: 2, Stderr: `proctor: formation: count for "web" must be a whole number from 0 to 10000, not "-1"` + "\n" + helpHintFor("scale")}},
+		{[]string{"scale", "web"}, result{Code: 2, Stderr: `proctor: formation: malformed pair "web" (expected TYPE=N)` + "\n" + helpHintFor("scale")}},
+		{[]string{"scale"}, result{Code: 2, Stderr: "proctor: scale: missing TYPE=N[,TYPE=N...]\n" + helpHintFor("scale")}},
+		{[]string{"restart"}, result{Code: 2, Stderr: "proctor: restart: missing NAME (an instance such as web.1, or a type such as web)\n" + helpHintFor("restart")}},
+		{[]string{"stop", "web", "worker"}, result{Code: 2, Stderr: "proctor: stop: unexpected argument \"worker\" (one NAME at a time)\n" + helpHintFor("stop")}},
+		{[]string{"ps", "web"}, result{Code: 2, Stderr: "proctor: ps: unexpected argument \"web\"\n" + helpHintFor("ps")}},
 	} {
 		assert.Equal(t, tt.want, runCLI(t, dir, tt.args...), "proctor %q", tt.args)
 	}
@@ -792,7 +792,7 @@ func TestControlAttach(t *testing.T) {
 	} {
 		assert.Equal(t, result{Code: 1, Stderr: tt.want}, runCLI(t, dir, "attach", tt.name), "attach %s", tt.name)
 	}
-	assert.Equal(t, result{Code: 2, Stderr: "proctor: --detach-keys: \"ctrl-1\": after ctrl- comes a letter or one of @[\\]^_\n" + helpHint},
+	assert.Equal(t, result{Code: 2, Stderr: "proctor: --detach-keys: \"ctrl-1\": after ctrl- comes a letter or one of @[\\]^_\n" + helpHintFor("attach")},
 		runCLI(t, dir, "attach", "other.1", "--detach-keys", "ctrl-1"))
 	ctlNoShutdown(t, p)
 	ctlStop(t, p)

@@ -21,6 +21,9 @@ import (
 
 const helpHint = "Run 'proctor --help' for usage.\n"
 
+// helpHintFor is the hint a usage error of a subcommand ends with.
+func helpHintFor(cmd string) string { return "Run 'proctor " + cmd + " --help' for usage.\n" }
+
 // result is what a proctor run gave: compared whole, so a failure shows all.
 type result struct {
 	Stdout, Stderr string
@@ -163,7 +166,7 @@ func TestCheck(t *testing.T) {
 			name:  "an argument is a usage error",
 			files: map[string]string{"Procfile": twoTypes},
 			args:  []string{"web"},
-			want:  result{Code: 2, Stderr: "proctor: check: unexpected argument \"web\"\n" + helpHint},
+			want:  result{Code: 2, Stderr: "proctor: check: unexpected argument \"web\"\n" + helpHintFor("check")},
 		},
 	}
 	for _, tt := range tests {
@@ -225,7 +228,7 @@ func TestRun(t *testing.T) {
 		{name: "missing interpreter", args: []string{"./badshebang.sh"}, want: result{Code: 127, Stderr: "proctor: run: ./badshebang.sh: no such file or directory\n"}},
 		{name: "file not executable", args: []string{"./notexec"}, want: result{Code: 126, Stderr: "proctor: run: ./notexec: permission denied\n"}},
 		{name: "a directory", args: []string{"./sub"}, want: result{Code: 126, Stderr: "proctor: run: ./sub: permission denied\n"}},
-		{name: "no command", args: nil, want: result{Code: 2, Stderr: "proctor: run: missing COMMAND\n" + helpHint}},
+		{name: "no command", args: nil, want: result{Code: 2, Stderr: "proctor: run: missing COMMAND\n" + helpHintFor("run")}},
 		{name: "missing explicit env file", args: []string{"-e", "nope.env", "true"}, want: result{Code: 2, Stderr: "proctor: nope.env: file does not exist\n"}},
 		{name: "bad PORT in the environment", env: []string{"PORT=http"}, args: []string{"true"}, want: result{Code: 2, Stderr: "proctor: PORT=\"http\" in the environment is not a port number (1-65535)\n"}},
 		{name: "bad -p", args: []string{"-p", "70000", "true"}, want: result{Code: 2, Stderr: "proctor: --port 70000 is not a port number (1-65535)\n"}},
@@ -456,7 +459,7 @@ func TestVersion(t *testing.T) {
 	assert.Regexp(t, `^proctor \S.*\n$`, got.Stdout)
 	assert.Equal(t, result{Stdout: got.Stdout}, got)
 	assert.Equal(t, got, runCLI(t, dir, "--version"), "--version prints what version does")
-	assert.Equal(t, result{Code: 2, Stderr: "proctor: version: unexpected argument \"x\"\n" + helpHint}, runCLI(t, dir, "version", "x"))
+	assert.Equal(t, result{Code: 2, Stderr: "proctor: version: unexpected argument \"x\"\n" + helpHintFor("version")}, runCLI(t, dir, "version", "x"))
 }
 
 // commands lists the commands proctor's help shows, so that every command,
@@ -524,16 +527,19 @@ func TestUsageErrors(t *testing.T) {
 	tests := []struct {
 		args []string
 		want string // the first line of stderr
+		hint string // the last line: the help of the command that failed
 	}{
-		{[]string{"frobnicate"}, `proctor: unknown command "frobnicate" for "proctor"`},
-		{[]string{"chek"}, `proctor: unknown command "chek" for "proctor"`},
-		{[]string{"--bogus"}, "proctor: unknown flag: --bogus"},
-		{[]string{"check", "--bogus"}, "proctor: unknown flag: --bogus"},
-		{[]string{"check", "-z"}, "proctor: unknown shorthand flag: 'z' in -z"},
-		{[]string{"run", "--bogus", "true"}, "proctor: unknown flag: --bogus"},
-		{[]string{"run", "-p", "abc", "true"}, `proctor: invalid argument "abc" for "-p, --port" flag: strconv.ParseInt: parsing "abc": invalid syntax`},
-		{[]string{"check", "-f"}, "proctor: flag needs an argument: 'f' in -f"},
-		{[]string{"run"}, "proctor: run: missing COMMAND"},
+		{[]string{"frobnicate"}, `proctor: unknown command "frobnicate" for "proctor"`, helpHint},
+		{[]string{"chek"}, `proctor: unknown command "chek" for "proctor"`, helpHint},
+		{[]string{"--bogus"}, "proctor: unknown flag: --bogus", helpHint},
+		{[]string{"check", "--bogus"}, "proctor: unknown flag: --bogus", helpHintFor("check")},
+		{[]string{"check", "-z"}, "proctor: unknown shorthand flag: 'z' in -z", helpHintFor("check")},
+		{[]string{"run", "--bogus", "true"}, "proctor: unknown flag: --bogus", helpHintFor("run")},
+		{[]string{"run", "-p", "abc", "true"}, `proctor: invalid argument "abc" for "-p, --port" flag: strconv.ParseInt: parsing "abc": invalid syntax`, helpHintFor("run")},
+		{[]string{"check", "-f"}, "proctor: flag needs an argument: 'f' in -f", helpHintFor("check")},
+		{[]string{"run"}, "proctor: run: missing COMMAND", helpHintFor("run")},
+		{[]string{"start", "--bogus"}, "proctor: unknown flag: --bogus", helpHintFor("start")},
+		{[]string{"export", "--bogus"}, "proctor: unknown flag: --bogus", helpHintFor("export")},
 	}
 	for _, tt := range tests {
 		got := runCLI(t, dir, tt.args...)
@@ -541,7 +547,7 @@ func TestUsageErrors(t *testing.T) {
 		assert.Empty(t, got.Stdout, "proctor %q: stdout", tt.args)
 		first, _, _ := strings.Cut(got.Stderr, "\n")
 		assert.Equal(t, tt.want, first, "proctor %q: stderr", tt.args)
-		assert.True(t, strings.HasSuffix(got.Stderr, helpHint), "proctor %q: stderr %q ends with the --help hint", tt.args, got.Stderr)
+		assert.True(t, strings.HasSuffix(got.Stderr, "\n"+tt.hint), "proctor %q: stderr %q ends with %q", tt.args, got.Stderr, tt.hint)
 	}
 }
 

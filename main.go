@@ -75,12 +75,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, sigs <-chan o
 	h := &host{stdin: stdin, stdout: stdout, stderr: stderr, sigs: sigs, getenv: os.Getenv, environ: os.Environ}
 	root := newRootCmd(h)
 	root.SetArgs(args)
-	err := root.Execute()
-	return exitCodeFor(err, stderr)
+	cmd, err := root.ExecuteC()
+	return exitCodeFor(err, cmd, stderr)
 }
 
-// exitCodeFor reports err on stderr and maps it to an exit code.
-func exitCodeFor(err error, stderr io.Writer) int {
+// exitCodeFor reports err of cmd (the command that failed) on stderr and
+// maps it to an exit code. A usage error points to cmd's help.
+func exitCodeFor(err error, cmd *cobra.Command, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
@@ -93,7 +94,11 @@ func exitCodeFor(err error, stderr io.Writer) int {
 	}
 	var ue *usageError
 	if errors.As(err, &ue) || isCobraUsage(err) {
-		fmt.Fprintf(stderr, "proctor: %v\nRun 'proctor --help' for usage.\n", err)
+		path := "proctor"
+		if cmd != nil {
+			path = cmd.CommandPath()
+		}
+		fmt.Fprintf(stderr, "proctor: %v\nRun '%s --help' for usage.\n", err, path)
 		return exitUsage
 	}
 	fmt.Fprintf(stderr, "proctor: %v\n", err)

@@ -777,7 +777,7 @@ func TestStartUsageErrors(t *testing.T) {
 			assert.Equal(t, 2, code)
 			assert.Empty(t, stdout)
 			assert.Contains(t, stderr, tt.want)
-			assert.True(t, strings.HasPrefix(stderr, "proctor: ") && strings.HasSuffix(stderr, helpHint), "stderr %q", stderr)
+			assert.True(t, strings.HasPrefix(stderr, "proctor: ") && strings.HasSuffix(stderr, helpHintFor("start")), "stderr %q", stderr)
 			assert.NoFileExists(t, filepath.Join(dir, "web-ran"))
 			assert.NoFileExists(t, filepath.Join(dir, "worker-ran"))
 		})
@@ -1271,6 +1271,31 @@ func TestStartConfigDefaults(t *testing.T) {
 			assert.True(t, gap >= tt.min && gap < tt.max, "SIGKILL %v after SIGTERM, want %v to %v", gap, tt.min, tt.max)
 		})
 	}
+}
+
+// TestStartConfigTimestamp: foreman's timestamp option in .foreman turns
+// the time of each line off as --no-timestamp does (issue 12, item 10).
+func TestStartConfigTimestamp(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, config string
+		want         *regexp.Regexp
+	}{
+		{"timestamp: false", "timestamp: false\n", regexp.MustCompile(`^web\.1 +\| hi$`)},
+		{"timestamp: true", "timestamp: true\n", regexp.MustCompile(`^\d\d:\d\d:\d\d web\.1 +\| hi$`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := newAppDir(t, map[string]string{"Procfile": "web: echo hi\n", ".foreman": tt.config})
+			stdout, stderr, code := runProctor(t, dir, "start")
+			require.Equal(t, 0, code, "stderr:\n%s", stderr)
+			assert.True(t, slices.ContainsFunc(split(stdout), tt.want.MatchString), "no line matching %s in:\n%s", tt.want, stdout)
+		})
+	}
+	dir := newAppDir(t, map[string]string{"Procfile": "web: echo hi\n", ".foreman": "port: 6000\ntimestamp: maybe\n"})
+	got := runCLI(t, dir, "start")
+	assert.Equal(t, result{Code: 2, Stderr: "proctor: .foreman:2: timestamp: \"maybe\" is not true or false\n"}, got)
 }
 
 // --- No orphans (SPEC 7) ---
