@@ -6,7 +6,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -64,6 +66,23 @@ func (f *appFlags) readEnv(h *host, root string) (env.Vars, error) {
 		return r.ReadOptional(filepath.Join(root, ".env"))
 	}
 	return r.Read(f.envFiles...)
+}
+
+// completeTypes completes the Procfile's process types (those not given
+// yet), read from the Procfile that -f and -d point to.
+func (f *appFlags) completeTypes(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	path, _ := f.paths()
+	entries, err := procfile.ParseFile(path)
+	if err != nil && len(entries) == 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []cobra.Completion
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name, toComplete) && !slices.Contains(args, e.Name) {
+			out = append(out, cobra.CompletionWithDesc(e.Name, e.Command))
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
 }
 
 // app is a loaded app: its Procfile entries, directory and environment.

@@ -566,6 +566,32 @@ func TestCompletion(t *testing.T) {
 	}
 }
 
+// TestCompletionValues: completion offers the Procfile's types after
+// start (not those given yet), the formats after export and then
+// directories, and the values of --log-format (issue 12, item 10).
+func TestCompletionValues(t *testing.T) {
+	t.Parallel()
+	dir := newAppDir(t, map[string]string{"Procfile": "web: bundle exec puma\nworker: sidekiq\n", "Procfile.dev": "css: tailwindcss --watch\n"})
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"start", ""}, "web\tbundle exec puma\nworker\tsidekiq\n:4\n"},
+		{[]string{"start", "web", ""}, "worker\tsidekiq\n:4\n"},
+		{[]string{"start", "w"}, "web\tbundle exec puma\nworker\tsidekiq\n:4\n"},
+		{[]string{"start", "-f", "Procfile.dev", ""}, "css\ttailwindcss --watch\n:4\n"},
+		{[]string{"start", "--log-format", ""}, "text\njson\n:4\n"},
+		{[]string{"export", ""}, "systemd\nsupervisord\nrunit\nlaunchd\ncompose\nkubernetes\n:4\n"},
+		{[]string{"export", "s"}, "systemd\nsupervisord\n:4\n"},
+		{[]string{"export", "systemd", ""}, ":16\n"},
+	}
+	for _, tt := range tests {
+		got := runCLI(t, dir, append([]string{cobraComplete}, tt.args...)...)
+		assert.Equal(t, 0, got.Code, "completion of %q: %+v", tt.args, got)
+		assert.Equal(t, tt.want, got.Stdout, "completion of %q", tt.args)
+	}
+}
+
 // TestBrokenConfigSparesHelp: help, version and completion read no
 // settings, so a broken defaults file does not stop them; commands that do
 // read it fail with exit 2.

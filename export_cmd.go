@@ -39,7 +39,7 @@ func newExportCmd(h *host) *cobra.Command {
 FORMAT is one of: ` + strings.Join(export.Formats(), ", ") + `.
 
 Every instance gets its PORT and PS and the env files' variables (never the
-environment proctor runs in). The files are written into DIR; compose and
+environment proctor runs in, which only resolves the files' $NAME references). The files are written into DIR; compose and
 kubernetes print their single file to stdout when DIR is not given. Nothing is
 written when any value cannot be held by the format: the error names it.
 
@@ -66,6 +66,21 @@ elsewhere. -t DIR replaces built-in templates by files of the same name
 				return usageErrorf("export %s: missing DIR, the directory to write the files into", format)
 			}
 			return nil
+		},
+		ValidArgsFunction: func(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) == 0 {
+				var out []cobra.Completion
+				for _, f := range export.Formats() {
+					if strings.HasPrefix(f, toComplete) {
+						out = append(out, f)
+					}
+				}
+				return out, cobra.ShellCompDirectiveNoFileComp
+			}
+			if len(args) == 1 {
+				return nil, cobra.ShellCompDirectiveFilterDirs
+			}
+			return nil, cobra.ShellCompDirectiveNoFileComp
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			format, dir := args[0], ""

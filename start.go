@@ -57,6 +57,7 @@ formation, like -m web=1,worker=2.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return startApp(h, cmd, f, args)
 		},
+		ValidArgsFunction: f.app.completeTypes,
 	}
 	fl := cmd.Flags()
 	f.app.register(fl, true)
@@ -72,6 +73,7 @@ formation, like -m web=1,worker=2.`,
 	fl.StringSliceVar(&f.restart, "restart", nil, `process types restarted when they exit, or "all" (comma-separated; may repeat)`)
 	fl.BoolVar(&f.noRelease, "no-release", false, "skip the release entry (run once before the others by default)")
 	fl.StringVar(&f.socket, "socket", "", socketFlagHelp+"; ps, restart, stop, scale, logs and attach talk to it")
+	_ = cmd.RegisterFlagCompletionFunc("log-format", cobra.FixedCompletions([]cobra.Completion{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 

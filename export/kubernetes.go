@@ -215,14 +215,18 @@ func kubernetesNames(d *Data) (*k8sNames, error) {
 }
 
 // k8sUser returns the numeric user id the pods run as, or -1 for the
-// image's user.
+// image's user. root is uid 0 on every system, so it is taken by name;
+// other names have no uid the cluster could know.
 func k8sUser(d *Data) (int64, error) {
-	if d.User == "" {
+	switch d.User {
+	case "":
 		return -1, nil
+	case "root":
+		return 0, nil
 	}
 	uid, err := strconv.ParseInt(d.User, 10, 64)
 	if err != nil || uid < 0 {
-		return 0, &Error{Format: Kubernetes, What: fmt.Sprintf("user %q", d.User), Problem: "is not a numeric user id, which Kubernetes needs (runAsUser)"}
+		return 0, &Error{Format: Kubernetes, What: fmt.Sprintf("user %q", d.User), Problem: "is not a numeric user id (or root), which Kubernetes needs (runAsUser)"}
 	}
 	return uid, nil
 }

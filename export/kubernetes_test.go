@@ -228,7 +228,7 @@ func TestKubernetesNames(t *testing.T) {
 		{"digit app", "web: a\n", "1app", "", `export kubernetes: app name "1app" must start with a letter: Kubernetes Service names are DNS-1035 labels (choose one with -a)`},
 		{"only punctuation", "__: a\n", "app", "", `export kubernetes: process type "__" leaves nothing of a DNS-1123 name (letters and digits)`},
 		{"env clash", "env: a\n", "app", "", `export kubernetes: process type "env" becomes "app-env", the name of the env ConfigMap: rename it in the Procfile`},
-		{"user name", "web: a\n", "app", "deploy", `export kubernetes: user "deploy" is not a numeric user id, which Kubernetes needs (runAsUser)`},
+		{"user name", "web: a\n", "app", "deploy", `export kubernetes: user "deploy" is not a numeric user id (or root), which Kubernetes needs (runAsUser)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := planInput(t, tc.procfile, env.Vars{"A": "1"}, "")
@@ -239,9 +239,21 @@ func TestKubernetesNames(t *testing.T) {
 			}
 		})
 	}
+	// root is uid 0 everywhere (issue 12, item 10).
+	files, err := Render(Kubernetes, planInput(t, "web: a\n", nil, ""), Options{App: "app", User: "root", Root: "/srv/app", Image: "img"})
+	if err != nil {
+		t.Fatalf("Render with -u root: %v", err)
+	}
+	for _, o := range k8sObjects(t, files[0].Data) {
+		if d, ok := o.(*appsv1.Deployment); ok {
+			if sc := d.Spec.Template.Spec.SecurityContext; sc == nil || sc.RunAsUser == nil || *sc.RunAsUser != 0 {
+				t.Errorf("-u root: Deployment %s securityContext %+v, want runAsUser 0", d.Name, sc)
+			}
+		}
+	}
 	long := strings.Repeat("a", 70)
 	in := planInput(t, long+": x\n", nil, "")
-	files, err := Render(Kubernetes, in, Options{App: "app", Root: "/srv/app", Image: "img"})
+	files, err = Render(Kubernetes, in, Options{App: "app", Root: "/srv/app", Image: "img"})
 	if err != nil {
 		t.Fatal(err)
 	}
