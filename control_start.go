@@ -29,6 +29,9 @@ func (b stackBackend) Scale(counts []procfile.TypeCount) error { return b.r.Scal
 
 func (b stackBackend) Attach(name string, out io.Writer) (control.Attachment, error) {
 	a, err := b.r.Attach(name, out)
+	if errors.Is(err, runner.ErrNotTTY) {
+		return nil, fmt.Errorf("%w (start proctor with --tty to attach)", err)
+	}
 	if err != nil {
 		return nil, err
 	}

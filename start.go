@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -168,7 +169,6 @@ func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error 
 		TTY:       f.tty,
 		Guardian:  guardianArgv(time.Duration(f.timeout)),
 		Output:    mux,
-		Signals:   h.sigs,
 	}
 	if f.tty {
 		opts.WindowSize = terminalSize(h)
@@ -182,10 +182,18 @@ func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error 
 		mux.Close()
 		return err
 	}
-	code, err := r.Run()
+	warnBusyPorts(a, counts, mux)
+	stopSignals := forwardSignals(h.sigs, r)
+	err = r.Run(context.Background())
+	stopSignals()
 	stopControl()
 	closeErr := mux.Close()
-	if err != nil {
+	code := exitOK
+	var exit *runner.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode() // the runner has said which instance and how
+	case err != nil:
 		return &exitError{exitFail, err}
 	}
 	if outErr := cmp.Or(mux.Err(), closeErr); outErr != nil && !errors.Is(outErr, syscall.EPIPE) {
@@ -198,6 +206,55 @@ func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error 
 		return &exitError{code: code}
 	}
 	return nil
+}
+
+// warnBusyPorts warns about each assigned port that something already
+// holds: the instance will likely fail to bind it.
+func warnBusyPorts(a *app, counts []int, mux *output.Mux) {
+	insts, err := procfile.Plan(a.entries, counts, a.ports)
+	if err != nil {
+		return // runner.New has accepted the same plan; nothing to warn about
+	}
+	for _, in := range insts {
+		if in.Port > 0 && runner.PortInUse(in.Port) {
+			mux.System(fmt.Sprintf("%s: port %d is already in use; choose another base port with -p", in.Name, in.Port))
+		}
+	}
+}
+
+// forwardSignals turns the signals proctor receives into requests to r
+// until the returned function is called: SIGINT, SIGTERM and SIGHUP stop
+// the stack gracefully; SIGINT while it stops (Ctrl-C twice) kills it at
+// once; SIGUSR1 and SIGUSR2 go on to every instance's process group.
+func forwardSignals(sigs <-chan os.Signal, r *runner.Runner) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			select {
+			case <-done:
+				return
+			case sig := <-sigs:
+				switch sig {
+				case syscall.SIGINT:
+					if r.ShuttingDown() {
+						r.Kill()
+					} else {
+						r.Shutdown()
+					}
+				case syscall.SIGTERM, syscall.SIGHUP:
+					r.Shutdown()
+				case syscall.SIGUSR1, syscall.SIGUSR2:
+					r.Signal(sig.(syscall.Signal))
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
 }
 
 // startsNothing reports whether the counts start no instance (a release

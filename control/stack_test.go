@@ -2,6 +2,7 @@ package control
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -64,7 +65,6 @@ func startLiveStack(t *testing.T, text string, opts runner.Options) *liveStack {
 	require.NoError(t, err)
 	st := &liveStack{out: &syncbuf.Buffer{}, token: fmt.Sprintf("CONTROL_TEST_TOKEN=%s-%d", t.Name(), time.Now().UnixNano())}
 	mux := output.New(st.out, output.Options{NoTimestamp: true})
-	sigs := make(chan os.Signal, 2)
 	opts.Entries = entries
 	if opts.Counts == nil {
 		opts.Counts = slices.Repeat([]int{1}, len(entries))
@@ -73,7 +73,6 @@ func startLiveStack(t *testing.T, text string, opts runner.Options) *liveStack {
 	opts.Dir = t.TempDir()
 	opts.Environ = append(os.Environ(), st.token)
 	opts.Output = mux
-	opts.Signals = sigs
 	opts.Timeout = 2 * time.Second
 	r, err := runner.New(opts)
 	require.NoError(t, err)
@@ -88,10 +87,10 @@ func startLiveStack(t *testing.T, text string, opts runner.Options) *liveStack {
 	ran := make(chan struct{})
 	go func() {
 		defer close(ran)
-		r.Run()
+		r.Run(context.Background())
 	}()
 	t.Cleanup(func() {
-		sigs <- syscall.SIGINT
+		r.Shutdown()
 		select {
 		case <-ran:
 		case <-time.After(20 * time.Second):

@@ -2,11 +2,11 @@ package runner
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"os"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,7 +27,6 @@ func BenchmarkStartStop100(b *testing.B) {
 	var start, stop time.Duration
 	for b.Loop() {
 		out := &lineCounter{want: n, all: make(chan struct{}), failed: make(chan struct{})}
-		sigs := make(chan os.Signal, 1)
 		r, err := New(Options{
 			Entries: entries,
 			Counts:  []int{n},
@@ -35,7 +34,6 @@ func BenchmarkStartStop100(b *testing.B) {
 			Dir:     b.TempDir(),
 			Environ: os.Environ(),
 			Output:  out,
-			Signals: sigs,
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -43,8 +41,7 @@ func BenchmarkStartStop100(b *testing.B) {
 		t0 := time.Now()
 		done := make(chan error, 1)
 		go func() {
-			_, err := r.Run()
-			done <- err
+			done <- r.Run(context.Background())
 		}()
 		select {
 		case <-out.all:
@@ -53,7 +50,7 @@ func BenchmarkStartStop100(b *testing.B) {
 		}
 		start += time.Since(t0)
 		t1 := time.Now()
-		sigs <- syscall.SIGTERM
+		r.Shutdown()
 		if err := <-done; err != nil {
 			b.Fatal(err)
 		}

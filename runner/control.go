@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/proctor-run/proctor/procfile"
@@ -24,7 +21,7 @@ var (
 	// processes while the stack shuts down.
 	ErrShuttingDown = errors.New("proctor is shutting down")
 	// ErrNotTTY is wrapped when attaching to an instance without a terminal.
-	ErrNotTTY = errors.New("not running in a terminal (start proctor with --tty to attach)")
+	ErrNotTTY = errors.New("not running in a terminal")
 	// ErrNotAlive is wrapped when attaching to an instance with no process.
 	ErrNotAlive = errors.New("not running")
 )
@@ -41,256 +38,71 @@ type Status struct {
 	Ready    bool
 }
 
-// request is a control request handled on the supervisor goroutine. op
-// calls reply exactly once, at once or later (when the instances it waits
-// for have changed state).
-type request struct {
-	op    func(s *supervisor, reply func(any))
-	reply chan any
-}
-
-// do runs op on the supervisor goroutine and waits for its reply.
-func (r *Runner) do(op func(s *supervisor, reply func(any))) (any, error) {
-	req := request{op: op, reply: make(chan any, 1)}
+// call runs op on the shell goroutine and waits for its reply, which op
+// gives exactly once, at once or later (when the instances it waits for
+// have changed state).
+func call[T any](r *Runner, op func(s *shell, reply func(T))) (T, error) {
+	replies := make(chan T, 1)
+	req := func(s *shell) {
+		replied := false
+		op(s, func(v T) {
+			if !replied {
+				replied = true
+				replies <- v
+			}
+		})
+	}
+	var zero T
 	select {
 	case r.requests <- req:
 	case <-r.done:
-		return nil, ErrNotRunning
+		return zero, ErrNotRunning
 	}
 	select {
-	case v := <-req.reply:
+	case v := <-replies:
 		return v, nil
 	case <-r.done:
-		// The supervisor answers every request before it ends; a reply
-		// may still be in the channel.
+		// The shell answers every request before it ends; a reply may
+		// still be in the channel.
 		select {
-		case v := <-req.reply:
+		case v := <-replies:
 			return v, nil
 		default:
-			return nil, ErrNotRunning
+			return zero, ErrNotRunning
 		}
 	}
 }
 
-// doErr is do for requests whose reply is an error.
-func (r *Runner) doErr(op func(s *supervisor, done func(error))) error {
-	v, err := r.do(func(s *supervisor, reply func(any)) {
-		op(s, func(err error) { reply(err) })
+// ask hands a request event, made with its id, to the machine and waits
+// for the machine's answer.
+func ask(r *Runner, request func(id uint64) event) error {
+	err, callErr := call(r, func(s *shell, reply func(error)) {
+		s.handle(request(s.expect(reply)))
 	})
-	if err != nil {
-		return err
+	if callErr != nil {
+		return callErr
 	}
-	if v == nil {
-		return nil
-	}
-	return v.(error)
-}
-
-func (s *supervisor) onRequest(req request) {
-	replied := false
-	req.op(s, func(v any) {
-		if !replied {
-			replied = true
-			req.reply <- v
-		}
-	})
-}
-
-// waiter is a control request waiting for instances to change state.
-type waiter struct {
-	ready func() bool
-	done  func()
-}
-
-// await calls done once ready reports true, checked after every event.
-func (s *supervisor) await(ready func() bool, done func()) {
-	if ready() {
-		done()
-		return
-	}
-	s.waiters = append(s.waiters, &waiter{ready, done})
-}
-
-// checkWaiters completes the waiters whose condition now holds.
-func (s *supervisor) checkWaiters() {
-	for i := 0; i < len(s.waiters); {
-		w := s.waiters[i]
-		if w.ready() {
-			s.waiters = slices.Delete(s.waiters, i, i+1)
-			w.done()
-			continue
-		}
-		i++
-	}
-}
-
-// releaseWaiters completes every waiter: the supervisor is ending and
-// nothing will change any more.
-func (s *supervisor) releaseWaiters() {
-	for _, w := range s.waiters {
-		w.done()
-	}
-	s.waiters = nil
+	return err
 }
 
 // Status returns a snapshot of every instance, in Procfile order and by
-// number. It is safe to call from any goroutine while Run runs.
+// number.
 func (r *Runner) Status() ([]Status, error) {
-	v, err := r.do(func(s *supervisor, reply func(any)) { reply(s.status()) })
-	if err != nil {
-		return nil, err
-	}
-	return v.([]Status), nil
-}
-
-func (s *supervisor) status() []Status {
-	now := s.opts.Now()
-	out := make([]Status, 0, len(s.insts))
-	for _, in := range s.insts {
-		st := Status{Name: in.Name, Type: in.Type, PID: in.pid, State: in.state, Restarts: in.restarts, Port: in.Port, Ready: in.ready}
-		if in.alive() {
-			st.Uptime = now.Sub(in.started)
-		}
-		out = append(out, st)
-	}
-	return out
-}
-
-// lookup resolves name, an instance ("web.2") or a process type ("web"),
-// to instances in number order.
-func (s *supervisor) lookup(name string) ([]*instance, error) {
-	var out []*instance
-	for _, in := range s.insts {
-		if in.Name == name || in.Type == name {
-			out = append(out, in)
-		}
-	}
-	if len(out) > 0 {
-		return out, nil
-	}
-	for _, e := range s.entries {
-		if e.Name == name {
-			return nil, nil // a type with no instances
-		}
-	}
-	var names []string
-	for _, in := range s.insts {
-		names = append(names, in.Name)
-	}
-	return nil, fmt.Errorf("%w %q (running: %s)", ErrUnknownName, name, strings.Join(names, ", "))
+	return call(r, func(s *shell, reply func([]Status)) { reply(s.m.Status(s.opts.Now())) })
 }
 
 // Stop stops an instance, or every instance of a type, without stopping the
 // rest of the stack: SIGTERM to its group, SIGKILL after the timeout. It
 // returns once they have exited. A stopped instance is not restarted.
 func (r *Runner) Stop(name string) error {
-	return r.doErr(func(s *supervisor, done func(error)) {
-		if s.shutting {
-			done(ErrShuttingDown)
-			return
-		}
-		insts, err := s.lookup(name)
-		if err != nil {
-			done(err)
-			return
-		}
-		for _, in := range insts {
-			s.stopInstance(in)
-		}
-		// Done when each has exited, or was started again by a later request.
-		s.await(func() bool {
-			for _, in := range insts {
-				if in.alive() && in.userStop {
-					return false
-				}
-			}
-			return true
-		}, func() { done(nil) })
-	})
-}
-
-// stopInstance sends SIGTERM to in's group and arms a SIGKILL for after the
-// timeout; its exit will neither restart it nor stop the stack.
-func (s *supervisor) stopInstance(in *instance) {
-	in.userStop = true
-	in.userRestart = false
-	if in.restartTimer != nil {
-		in.restartTimer.Stop()
-	}
-	if !in.alive() {
-		in.state = Stopped
-		return
-	}
-	s.terminate(in)
-}
-
-// terminate sends SIGTERM to a running instance and SIGKILL after the
-// timeout if that same run is still alive.
-func (s *supervisor) terminate(in *instance) {
-	in.state = Stopping
-	signalGroup(in.pid, syscall.SIGTERM)
-	gen := in.gen
-	s.after(s.opts.Timeout, func() {
-		if in.gen == gen && in.alive() {
-			signalGroup(in.pid, syscall.SIGKILL)
-		}
-	})
+	return ask(r, func(id uint64) event { return evStop{id, name} })
 }
 
 // Restart restarts an instance, or every instance of a type one after
 // another: each is stopped (SIGTERM, SIGKILL after the timeout) and started
 // again before the next. It returns once the last one has started.
 func (r *Runner) Restart(name string) error {
-	return r.doErr(func(s *supervisor, done func(error)) {
-		if s.shutting {
-			done(ErrShuttingDown)
-			return
-		}
-		insts, err := s.lookup(name)
-		if err == nil && len(insts) == 0 {
-			err = fmt.Errorf("%w: type %q has no instances (scale it up first)", ErrUnknownName, name)
-		}
-		if err != nil {
-			done(err)
-			return
-		}
-		s.restartEach(insts, done)
-	})
-}
-
-func (s *supervisor) restartEach(insts []*instance, done func(error)) {
-	if len(insts) == 0 {
-		done(nil)
-		return
-	}
-	in := insts[0]
-	if in.removed || !slices.Contains(s.insts, in) {
-		s.restartEach(insts[1:], done) // being scaled away, or gone
-		return
-	}
-	oldGen := in.gen
-	in.userStop = false
-	in.restarts++
-	if in.restartTimer != nil {
-		in.restartTimer.Stop()
-	}
-	s.out.System(fmt.Sprintf("restarting %s on request (restart %d)", in.Name, in.restarts))
-	if in.alive() {
-		in.userRestart = true
-		s.terminate(in)
-	} else {
-		in.state = Stopped
-		s.start(in)
-	}
-	s.await(func() bool {
-		return in.gen != oldGen || s.shutting || in.userStop
-	}, func() {
-		if s.shutting {
-			done(ErrShuttingDown)
-			return
-		}
-		s.restartEach(insts[1:], done)
-	})
+	return ask(r, func(id uint64) event { return evRestart{id, name} })
 }
 
 // Scale changes the formation of the running stack: each named type gets
@@ -299,138 +111,10 @@ func (s *supervisor) restartEach(insts []*instance, done func(error)) {
 // not named are untouched. It returns once the new instances have started
 // and the surplus ones have exited. On a bad request nothing changes.
 func (r *Runner) Scale(counts []procfile.TypeCount) error {
-	return r.doErr(func(s *supervisor, done func(error)) {
-		if s.shutting {
-			done(ErrShuttingDown)
-			return
-		}
-		if err := s.checkScale(counts); err != nil {
-			done(err)
-			return
-		}
-		var surplus []*instance
-		for _, tc := range counts {
-			surplus = append(surplus, s.scaleType(tc)...)
-		}
-		// New instances have started by now; wait for the surplus ones to
-		// exit, unless a later request took them back.
-		s.await(func() bool {
-			for _, in := range surplus {
-				if in.alive() && in.removed && in.userStop {
-					return false
-				}
-			}
-			return true
-		}, func() {
-			if s.shutting {
-				done(ErrShuttingDown)
-				return
-			}
-			done(nil)
-		})
-	})
+	return ask(r, func(id uint64) event { return evScale{id, counts} })
 }
 
-// checkScale validates a scale request before anything changes.
-func (s *supervisor) checkScale(counts []procfile.TypeCount) error {
-	for _, tc := range counts {
-		i := s.typeIndex(tc.Type)
-		if i < 0 {
-			return fmt.Errorf("%w: unknown process type %q (the Procfile has %s)", ErrUnknownName, tc.Type, strings.Join(procfile.Names(s.entries), ", "))
-		}
-		if tc.Type == procfile.ReleaseType {
-			return fmt.Errorf("%q runs once before the other types and cannot be scaled", procfile.ReleaseType)
-		}
-		if tc.Count < 0 || tc.Count > procfile.MaxCount {
-			return fmt.Errorf("count for %q must be from 0 to %d", tc.Type, procfile.MaxCount)
-		}
-		if tc.Count > 0 {
-			if _, err := procfile.NewInstance(s.entries, i, tc.Count, s.opts.Ports); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func (s *supervisor) typeIndex(name string) int {
-	for i, e := range s.entries {
-		if e.Name == name {
-			return i
-		}
-	}
-	return -1
-}
-
-// scaleType brings tc.Type to tc.Count running instances. It returns the
-// instances it is stopping.
-func (s *supervisor) scaleType(tc procfile.TypeCount) (surplus []*instance) {
-	i := s.typeIndex(tc.Type)
-	changed := false
-	have := map[int]*instance{}
-	for _, in := range s.insts {
-		if in.Type == tc.Type {
-			have[in.Num] = in
-		}
-	}
-	for num := 1; num <= tc.Count; num++ {
-		in, ok := have[num]
-		if !ok {
-			p, _ := procfile.NewInstance(s.entries, i, num, s.opts.Ports) // checked by checkScale
-			in = s.newInstance(p)
-			s.insts = append(s.insts, in)
-		}
-		wasStopping := in.userStop || in.removed
-		in.userStop, in.removed = false, false
-		switch {
-		case in.alive() && wasStopping:
-			in.userRestart = true // being stopped: start it again once it exits
-		case in.alive(), in.state == Restarting:
-		default:
-			in.state = Stopped
-			s.start(in)
-			changed = true
-		}
-	}
-	var nums []int
-	for num := range have {
-		if num > tc.Count {
-			nums = append(nums, num)
-		}
-	}
-	slices.Sort(nums)
-	for _, num := range slices.Backward(nums) {
-		in := have[num]
-		in.removed = true
-		s.stopInstance(in)
-		surplus = append(surplus, in)
-		if !in.alive() {
-			s.remove(in)
-		}
-	}
-	s.sortInstances()
-	if changed || len(surplus) > 0 {
-		s.out.System(fmt.Sprintf("scaled %s to %d", tc.Type, tc.Count))
-	}
-	return surplus
-}
-
-// remove drops an instance scaled away from the list.
-func (s *supervisor) remove(in *instance) {
-	s.insts = slices.DeleteFunc(s.insts, func(x *instance) bool { return x == in })
-}
-
-// sortInstances keeps the list in Procfile order, then by number.
-func (s *supervisor) sortInstances() {
-	slices.SortStableFunc(s.insts, func(a, b *instance) int {
-		if a.TypeIndex != b.TypeIndex {
-			return a.TypeIndex - b.TypeIndex
-		}
-		return a.Num - b.Num
-	})
-}
-
-// Attachment connects a terminal to a --tty instance: what is written to it
+// Attachment connects a terminal to an instance that has one: what is written to it
 // goes to the instance as keystrokes, and the instance's raw output is
 // copied to the writer given to Attach until Close or the instance's end.
 type Attachment struct {
@@ -478,34 +162,35 @@ func (a *Attachment) Close() error {
 	return nil
 }
 
-// Attach connects to the terminal of a running --tty instance; its raw
-// output is copied to out (a slow out loses output rather than slowing the
-// instance).
+// Attach connects to the terminal of a running instance started with a
+// terminal (Options.TTY); its raw output is copied to out (a slow out
+// loses output rather than slowing the instance).
 func (r *Runner) Attach(name string, out io.Writer) (*Attachment, error) {
-	v, err := r.do(func(s *supervisor, reply func(any)) {
-		insts, err := s.lookup(name)
+	type result struct {
+		a   *Attachment
+		err error
+	}
+	res, err := call(r, func(s *shell, reply func(result)) {
+		units, err := s.m.lookup(name)
+		if err == nil && (len(units) != 1 || units[0].Name != name) {
+			err = fmt.Errorf("%w: attach takes an instance name such as %s.1, not a type", ErrUnknownName, name)
+		}
+		if err != nil {
+			reply(result{err: err})
+			return
+		}
+		proc := s.procs[units[0].pid]
 		switch {
-		case err != nil:
-			reply(err)
-		case len(insts) != 1 || insts[0].Name != name:
-			reply(fmt.Errorf("%w: attach takes an instance name such as %s.1, not a type", ErrUnknownName, name))
-		case insts[0].raw == nil:
-			if !s.opts.TTY {
-				reply(fmt.Errorf("%s: %w", name, ErrNotTTY))
-			} else {
-				reply(fmt.Errorf("%s: %w", name, ErrNotAlive))
-			}
+		case !s.opts.TTY:
+			reply(result{err: fmt.Errorf("%s: %w", name, ErrNotTTY)})
+		case proc == nil || proc.raw == nil:
+			reply(result{err: fmt.Errorf("%s: %w", name, ErrNotAlive)})
 		default:
-			in := insts[0]
-			sk := in.raw.add(out)
-			reply(&Attachment{term: in.tty, sink: sk})
+			reply(result{a: &Attachment{term: proc.tty, sink: proc.raw.add(out)}})
 		}
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err, ok := v.(error); ok {
-		return nil, err
-	}
-	return v.(*Attachment), nil
+	return res.a, res.err
 }

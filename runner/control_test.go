@@ -52,7 +52,7 @@ func TestStopInstanceKeepsTheRest(t *testing.T) {
 	assert.Zero(t, statusOf(t, st.r, "web.1").PID)
 	st.out.waitFor(t, `^system\|web\.1 terminated by SIGTERM$`)
 	assert.Zero(t, st.out.count(`sending SIGTERM to all`), "stopping one instance must not shut down the stack")
-	st.sigs <- syscall.SIGINT
+	st.r.Shutdown()
 	assert.Equal(t, 0, st.wait())
 	st.assertNoSurvivors()
 }
@@ -65,7 +65,7 @@ func TestStopTypeAndAllStoppedKeepsRunning(t *testing.T) {
 	// Nothing runs, but the user stopped it: proctor waits for more requests.
 	require.NoError(t, st.r.Restart("web.2"))
 	assert.Equal(t, Running, statusOf(t, st.r, "web.2").State)
-	st.sigs <- syscall.SIGINT
+	st.r.Shutdown()
 	assert.Equal(t, 0, st.wait())
 }
 
@@ -150,7 +150,7 @@ func TestScaleUpAndDown(t *testing.T) {
 	require.NoError(t, st.r.Scale([]procfile.TypeCount{{Type: "worker", Count: 0}}))
 	assert.Equal(t, []string{"web.1:running"}, names(t, st.r))
 	assert.Zero(t, st.out.count(`sending SIGTERM to all`))
-	st.sigs <- syscall.SIGINT
+	st.r.Shutdown()
 	assert.Equal(t, 0, st.wait())
 	st.assertNoSurvivors()
 }
@@ -185,7 +185,7 @@ func TestAttach(t *testing.T) {
 	require.NoError(t, a.Resize(WindowSize{Rows: 50, Cols: 100}))
 	require.NoError(t, a.Close())
 	assert.Equal(t, Running, statusOf(t, st.r, "echo.1").State, "detaching must leave the instance running")
-	st.sigs <- syscall.SIGINT
+	st.r.Shutdown()
 	assert.Equal(t, 0, st.wait())
 }
 
@@ -245,7 +245,7 @@ func TestConcurrentControl(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return len(survivors(st.token)) == 2*len(all) // sh and its sleep
 	}, 10*time.Second, 10*time.Millisecond, "status %v, processes %v", all, survivors(st.token))
-	st.sigs <- syscall.SIGINT
+	st.r.Shutdown()
 	assert.Equal(t, 0, st.wait())
 	st.assertNoSurvivors()
 }
@@ -348,7 +348,7 @@ func TestExitsBeforeRequests(t *testing.T) {
 		}
 	}
 	require.NoError(t, <-restarted)
-	st.sigs <- syscall.SIGINT
+	st.r.Shutdown()
 	assert.Equal(t, 0, st.wait())
 	st.assertNoSurvivors()
 }

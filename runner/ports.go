@@ -7,13 +7,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// portInUse reports whether something already holds port on a loopback
+// PortInUse reports whether something already holds port on a loopback
 // address (127.0.0.1, and ::1 where the machine has IPv6): whether a
 // listening socket bound there fails with EADDRINUSE, as the instance's
 // own would. It runs once per instance before any starts, so it uses bare
 // sockets rather than net.Listen (no runtime poller, no address parsing):
 // half the time and a tenth of the allocations.
-func portInUse(port int) bool {
+func PortInUse(port int) bool {
 	for _, a := range []struct {
 		family int
 		addr   unix.Sockaddr

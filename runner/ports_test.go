@@ -15,9 +15,9 @@ func TestPortInUse(t *testing.T) {
 			continue
 		}
 		port := l.Addr().(*net.TCPAddr).Port
-		assert.True(t, portInUse(port), "port %d while %s listens on it", port, addr)
+		assert.True(t, PortInUse(port), "port %d while %s listens on it", port, addr)
 		l.Close()
-		assert.False(t, portInUse(port), "port %d once %s stopped listening", port, addr)
+		assert.False(t, PortInUse(port), "port %d once %s stopped listening", port, addr)
 	}
 }
 
@@ -31,6 +31,6 @@ func BenchmarkPortInUse(b *testing.B) {
 	port := l.Addr().(*net.TCPAddr).Port
 	b.ReportAllocs()
 	for b.Loop() {
-		portInUse(port)
+		PortInUse(port)
 	}
 }

@@ -15,17 +15,10 @@ const (
 
 // probeTarget is an instance whose port is watched.
 type probeTarget struct {
-	inst    *instance
 	gen     uint64 // the instance's run; a restart makes a new one
 	pid     int    // the run's process, root of the tree that must listen
 	port    int
 	started time.Time
-}
-
-// readyEvent says that target's port accepts connections.
-type readyEvent struct {
-	target probeTarget
-	at     time.Time
 }
 
 // prober watches the ports of started instances and reports each once when
@@ -38,7 +31,7 @@ type readyEvent struct {
 type prober struct {
 	add    chan probeTarget
 	drop   chan uint64
-	events chan readyEvent
+	events chan uint64 // the runs whose port is ready
 	stopCh chan struct{}
 	done   chan struct{}
 	now    func() time.Time
@@ -53,7 +46,7 @@ func startProber(now func() time.Time) *prober {
 	p := &prober{
 		add:    make(chan probeTarget, 16),
 		drop:   make(chan uint64, 16),
-		events: make(chan readyEvent),
+		events: make(chan uint64),
 		stopCh: make(chan struct{}),
 		done:   make(chan struct{}),
 		now:    now,
@@ -68,7 +61,7 @@ func (p *prober) loop() {
 	defer close(p.done)
 	var (
 		pending  []probeTarget
-		outbox   []readyEvent
+		outbox   []uint64
 		interval = probeFirst
 		timer    = time.NewTimer(time.Hour)
 		timerC   <-chan time.Time
@@ -77,8 +70,8 @@ func (p *prober) loop() {
 	timer.Stop()
 	defer timer.Stop()
 	for {
-		var send chan readyEvent
-		var next readyEvent
+		var send chan uint64
+		var next uint64
 		if len(outbox) > 0 {
 			send, next = p.events, outbox[0]
 		}
@@ -117,7 +110,7 @@ func (p *prober) loop() {
 			for _, t := range pending {
 				switch {
 				case owned(t):
-					outbox = append(outbox, readyEvent{target: t, at: now})
+					outbox = append(outbox, t.gen)
 				case now.Sub(t.started) < probeLimit:
 					kept = append(kept, t)
 				}

@@ -1,13 +1,12 @@
 // Package runner starts, supervises and stops the instances of a Procfile
 // formation.
 //
-// One goroutine, the supervisor, owns all state: the instances, their
-// states and restarts, and the shutdown. It runs a select over channels:
-// signals, exits reported by the reaper, restart timers, readiness reports,
-// control requests and the shutdown deadline. Nothing else reads or writes
-// instance state, so there are no locks on it.
-//
-// Around it:
+// It has two layers. The rules live in a pure state machine (machine.go):
+// every instance has one lifecycle state, and each event (an exit, a
+// readiness report, a timer, a request, a shutdown) yields a list of
+// effects. The shell in this file owns everything else and applies those
+// effects: one goroutine that owns the machine and runs a select over the
+// reaper's exits, timers, readiness reports and requests, and around it:
 //   - the spawner forks every child from one goroutine locked to one OS
 //     thread, so that the Linux parent-death signal (which follows the
 //     forking thread) stays armed for as long as proctor runs;
@@ -15,17 +14,20 @@
 //     also reaps descendants adopted because proctor is a child subreaper
 //     (Linux) and, as PID 1, every zombie;
 //   - one reader goroutine per child stream copies lines into the Output;
-//   - the prober reports when an instance's port starts accepting connections.
+//   - the prober reports when an instance's port starts accepting connections;
+//   - the guardian process stops every group proctor started if proctor is
+//     killed.
 //
 // Each instance runs `/bin/sh -c COMMAND` in its own process group (its own
-// session with --tty), so signals reach the shell and everything it started.
-// Shutdown sends SIGTERM to every group and to adopted descendants, SIGKILL
-// after the timeout, and ends only when wait4 reports that proctor has no
-// children left and every reader has drained its pipe: nothing proctor
-// started outlives it, and no line is lost.
+// session when it has a terminal), so signals reach the shell and everything
+// it started. Shutdown sends SIGTERM to every group and to adopted
+// descendants, SIGKILL after the timeout, and ends only when wait4 reports
+// that proctor has no children left and every reader has drained its pipe:
+// nothing proctor started outlives it, and no line is lost.
 package runner
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -56,8 +58,8 @@ type Output interface {
 	Failed() <-chan struct{}
 }
 
-// Options configure a Runner. Entries, Counts, Output and Signals are
-// required; the zero value of every other field is a usable default.
+// Options configure a Runner. Entries, Counts and Output are required; the
+// zero value of every other field is a usable default.
 type Options struct {
 	// Entries are the Procfile's entries, in order.
 	Entries []procfile.Entry
@@ -92,10 +94,6 @@ type Options struct {
 	Guardian []string
 	// Output receives all lines.
 	Output Output
-	// Signals delivers the signals sent to proctor: SIGINT, SIGTERM and
-	// SIGHUP start shutdown (a second SIGINT forces SIGKILL); SIGUSR1 and
-	// SIGUSR2 are passed on to every instance's process group.
-	Signals <-chan os.Signal
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -119,10 +117,11 @@ const drainTimeout = 2 * time.Second
 // ErrEmptyFormation is returned when the formation starts no instance.
 var ErrEmptyFormation = errors.New("the formation starts no processes")
 
-// Runner runs one formation. Create it with New, then call Run once.
+// Runner runs one formation. Create it with New, then call Run once; its
+// other methods may be called from any goroutine while Run runs.
 type Runner struct {
 	opts     Options
-	requests chan request
+	requests chan func(*shell)
 	done     chan struct{}
 }
 
@@ -141,21 +140,57 @@ func New(opts Options) (*Runner, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Runner{opts: opts, requests: make(chan request), done: make(chan struct{})}, nil
+	return &Runner{opts: opts, requests: make(chan func(*shell)), done: make(chan struct{})}, nil
 }
 
-// Run starts every instance and supervises them until shutdown. It returns
-// proctor's exit code: the code of the instance whose exit started the
-// shutdown (128+signal when it was killed by a signal), or 0 when shutdown
-// was asked for by a signal. It returns only when every process it started,
-// and every descendant adopted, is gone and every reader has finished.
-func (r *Runner) Run() (int, error) {
+// Run starts every instance and supervises them until the stack stops:
+// when ctx is done or Shutdown is called (SIGTERM to all, SIGKILL after the
+// timeout), when Kill is called, when an instance that may not die exits,
+// or when the output fails. It returns nil when it was asked to stop, and
+// an *ExitError naming the instance whose exit stopped the stack otherwise.
+// It returns only when every process it started, and every descendant
+// adopted, is gone and every reader has finished.
+func (r *Runner) Run(ctx context.Context) error {
 	defer close(r.done)
-	s, err := newSupervisor(r.opts, r.requests)
+	s, err := newShell(r.opts, r.requests)
 	if err != nil {
-		return 1, err
+		return err
 	}
-	return s.run()
+	return s.run(ctx)
+}
+
+// Shutdown stops the stack as a signal to proctor does: SIGTERM to every
+// process, SIGKILL after the timeout. It returns at once.
+func (r *Runner) Shutdown() { r.post(evShutdown{}) }
+
+// Kill sends SIGKILL to every process at once, during a shutdown or
+// instead of one.
+func (r *Runner) Kill() { r.post(evKill{}) }
+
+// ShuttingDown reports whether the stack has begun to stop, for any
+// reason; it is true once Run has returned.
+func (r *Runner) ShuttingDown() bool {
+	v, err := call(r, func(s *shell, reply func(bool)) { reply(s.m.ShuttingDown()) })
+	return v || err != nil
+}
+
+// post hands ev to the shell without waiting for its effects.
+func (r *Runner) post(ev event) {
+	call(r, func(s *shell, reply func(struct{})) {
+		reply(struct{}{})
+		s.handle(ev)
+	})
+}
+
+// Signal sends sig to the process group of every running instance (proctor
+// passes SIGUSR1 and SIGUSR2 on this way).
+func (r *Runner) Signal(sig syscall.Signal) {
+	call(r, func(s *shell, reply func(struct{})) {
+		for _, pid := range s.m.LivePIDs() {
+			signalGroup(pid, sig)
+		}
+		reply(struct{}{})
+	})
 }
 
 // State is the lifecycle state of an instance.
@@ -171,61 +206,38 @@ const (
 	Restarting State = "restarting"
 )
 
-// instance is one process of the formation and its history. Only the
-// supervisor goroutine touches it.
-type instance struct {
-	procfile.Instance
-	env []string
+// instanceEnv is the environment of p: environ with its PORT and PS.
+func instanceEnv(environ []string, p procfile.Instance) []string {
+	e := env.Set(environ, "PORT", strconv.Itoa(p.Port))
+	return env.Set(e, "PS", p.Name)
+}
 
-	state    State
-	pid      int    // 0 when no process runs
-	gen      uint64 // which run of the instance; new on every start
-	started  time.Time
-	restarts int
-	backoff  time.Duration
-	ready    bool
-
-	// userStop marks an instance stopped on request: its exit neither
-	// restarts it nor stops the stack. userRestart starts it again at once.
-	userStop, userRestart bool
-	restartTimer          *time.Timer
-
-	tty *os.File // the pty master while it runs with --tty
-	raw *fanout  // copies the pty's raw output to attached terminals
+// process is the operating-system side of one running instance: what the
+// shell closes or hands out while it runs.
+type process struct {
+	name string
+	tty  *os.File // the pty master, with a terminal
+	raw  *fanout  // copies the pty's raw output to attached terminals
 
 	// stdin is the write end of the pipe a process without a pty reads as
 	// its standard input. Nobody writes it; it stays open while the
 	// process runs, so watchers that exit at end of input (tailwindcss
 	// --watch, esbuild) keep running, and is closed when it exits.
 	stdin *os.File
-
-	// removed marks an instance scaled away: it leaves the list once it
-	// has exited.
-	removed bool
 }
 
-func (in *instance) alive() bool { return in.pid != 0 }
-
-// closeStdin closes the write end of the process's standard input.
-func (in *instance) closeStdin() {
-	if in.stdin != nil {
-		in.stdin.Close()
-		in.stdin = nil
-	}
-}
-
-// supervisor is the goroutine that owns all state; see the package doc.
-type supervisor struct {
+// shell is the goroutine that owns the machine and does the work its
+// effects ask for; see the package doc.
+type shell struct {
 	opts     Options
 	out      Output
-	requests <-chan request
+	requests <-chan func(*shell)
+	m        *machine
 
-	entries []procfile.Entry
-	insts   []*instance // every instance ever started, in start order
-	byPid   map[int]*instance
-	canDie  map[string]bool
-	restart map[string]bool
-	nextGen uint64
+	procs   map[int]*process // by pid, while it runs
+	replies map[uint64]func(error)
+	nextReq uint64
+
 	devNull *os.File
 	spawner *spawner
 	reaper  *reaper
@@ -233,77 +245,58 @@ type supervisor struct {
 	readers sync.WaitGroup
 	pipesMu sync.Mutex
 	pipes   map[*os.File]bool // read ends still open, closed after drainTimeout
-	wake    chan func()       // timer callbacks, run on the supervisor goroutine
-	waiters []*waiter         // control requests waiting for instances to change
-	done    chan struct{}     // closed when the supervisor loop ends
+	wake    chan event        // timers, delivered on the shell goroutine
+	done    chan struct{}     // closed when the loop ends
 
 	guard        *guardian
-	lingering    map[int]bool // groups whose leader exited but members remain
-	release      *instance    // the release phase, while it runs
-	shutting     bool
-	killed       bool
-	exitCode     int
-	deadline     *time.Timer
-	childrenGone bool
+	lingering    map[int]bool           // groups whose leader exited but members remain
 	signalled    map[int]syscall.Signal // adopted descendants signalled at shutdown
+	childrenGone bool
 }
 
-func newSupervisor(opts Options, requests <-chan request) (*supervisor, error) {
-	s := &supervisor{
-		opts:      opts,
-		out:       opts.Output,
-		requests:  requests,
-		entries:   opts.Entries,
-		byPid:     map[int]*instance{},
-		canDie:    typeSet(opts.CanDie),
-		restart:   typeSet(opts.Restart),
-		pipes:     map[*os.File]bool{},
-		wake:      make(chan func()),
-		done:      make(chan struct{}),
-		signalled: map[int]syscall.Signal{},
-		lingering: map[int]bool{},
-	}
+func newShell(opts Options, requests <-chan func(*shell)) (*shell, error) {
 	planned, err := procfile.Plan(opts.Entries, opts.Counts, opts.Ports)
 	if err != nil {
 		return nil, err
 	}
-	if len(planned) == 0 {
-		return nil, ErrEmptyFormation
-	}
+	var kept []procfile.Instance
 	for _, p := range planned {
-		if opts.NoRelease && p.Type == procfile.ReleaseType {
-			continue
+		if !(opts.NoRelease && p.Type == procfile.ReleaseType) {
+			kept = append(kept, p)
 		}
-		s.insts = append(s.insts, s.newInstance(p))
 	}
-	if len(s.insts) == 0 {
+	if len(kept) == 0 {
 		return nil, ErrEmptyFormation
 	}
-	return s, nil
-}
-
-func typeSet(types []string) map[string]bool {
-	m := map[string]bool{}
-	for _, t := range types {
-		m[t] = true
+	m := newMachine(machineConfig{
+		entries: opts.Entries, ports: opts.Ports, environ: opts.Environ,
+		timeout: opts.Timeout, canDie: opts.CanDie, restart: opts.Restart,
+	}, kept)
+	for _, p := range kept {
+		opts.Output.Register(p.Name, p.TypeIndex)
 	}
-	return m
+	return &shell{
+		opts:      opts,
+		out:       opts.Output,
+		requests:  requests,
+		m:         m,
+		procs:     map[int]*process{},
+		replies:   map[uint64]func(error){},
+		pipes:     map[*os.File]bool{},
+		wake:      make(chan event),
+		done:      make(chan struct{}),
+		signalled: map[int]syscall.Signal{},
+		lingering: map[int]bool{},
+	}, nil
 }
 
-func (s *supervisor) newInstance(p procfile.Instance) *instance {
-	e := env.Set(s.opts.Environ, "PORT", strconv.Itoa(p.Port))
-	e = env.Set(e, "PS", p.Name)
-	s.out.Register(p.Name, p.TypeIndex)
-	return &instance{Instance: p, env: e, state: Stopped, backoff: backoffFirst}
-}
-
-func (s *supervisor) run() (code int, err error) {
+func (s *shell) run(ctx context.Context) (err error) {
 	if err := becomeSubreaper(); err != nil {
 		s.out.System("cannot become a child subreaper (" + err.Error() + "); descendants that leave their process group will not be tracked")
 	}
 	s.devNull, err = os.Open(os.DevNull)
 	if err != nil {
-		return 1, err
+		return err
 	}
 	defer s.devNull.Close()
 	s.spawner = startSpawner()
@@ -311,24 +304,9 @@ func (s *supervisor) run() (code int, err error) {
 	s.prober = startProber(s.opts.Now)
 	s.startGuardian()
 
-	s.warnBusyPorts()
-	var rel *instance
-	for _, in := range s.insts {
-		if in.Type == procfile.ReleaseType {
-			rel = in
-		}
-	}
-	switch {
-	case rel != nil && len(s.insts) > 1:
-		s.release = rel // the others start when it succeeds
-		s.start(rel)
-	case rel != nil:
-		s.start(rel) // `start release`: it runs alone
-	default:
-		s.startAll()
-	}
-	s.loop()
-	s.releaseWaiters()
+	s.handle(evBegin{})
+	s.loop(ctx)
+	s.apply(s.m.Finish())
 	close(s.done)
 	s.guard.close()
 
@@ -336,33 +314,74 @@ func (s *supervisor) run() (code int, err error) {
 	s.reaper.stop()
 	s.spawner.stop()
 	s.drain()
-	return s.exitCode, nil
+	return s.m.Result()
 }
 
-// startAll starts every planned instance that is not running, in order.
-func (s *supervisor) startAll() {
-	for _, in := range s.insts {
-		if in.state == Stopped && !in.alive() && in.Type != procfile.ReleaseType {
-			s.start(in)
-		}
-		if s.shutting {
-			return
+// handle gives ev to the machine and carries out its effects.
+func (s *shell) handle(ev event) { s.apply(s.m.Handle(s.opts.Now(), ev)) }
+
+// apply carries out effects in order. A spawn's outcome is an event whose
+// effects are carried out after the rest.
+func (s *shell) apply(fx []effect) {
+	for len(fx) > 0 {
+		f := fx[0]
+		fx = fx[1:]
+		switch f := f.(type) {
+		case fxSpawn:
+			fx = append(fx, s.m.Handle(s.opts.Now(), s.spawn(f))...)
+		case fxSignal:
+			signalGroup(f.pid, f.sig.sys())
+		case fxSignalStrangers:
+			s.signalStrangers(f.sig.sys())
+		case fxWatch:
+			s.prober.watch(probeTarget{gen: f.gen, pid: f.pid, port: f.port, started: f.started})
+		case fxUnwatch:
+			s.prober.forget(f.gen)
+		case fxTimer:
+			key := f.key
+			time.AfterFunc(f.d, func() {
+				select {
+				case s.wake <- evTimer{key}:
+				case <-s.done:
+				}
+			})
+		case fxReapAgain:
+			s.reaper.check()
+		case fxRegister:
+			s.out.Register(f.name, f.typeIndex)
+		case fxLog:
+			if f.name == "" {
+				s.out.System(f.line)
+			} else {
+				s.out.Copy(f.name, output.System, strings.NewReader(f.line+"\n"))
+			}
+		case fxReply:
+			if reply, ok := s.replies[f.req]; ok {
+				delete(s.replies, f.req)
+				reply(f.err)
+			}
 		}
 	}
 }
 
-// warnBusyPorts warns about assigned ports something already holds.
-func (s *supervisor) warnBusyPorts() {
-	for _, in := range s.insts {
-		if portInUse(in.Port) {
-			s.out.System(fmt.Sprintf("%s: port %d is already in use; choose another base port with -p", in.Name, in.Port))
-		}
-	}
+// expect registers reply as the answer to a new request and returns its id.
+func (s *shell) expect(reply func(error)) uint64 {
+	s.nextReq++
+	s.replies[s.nextReq] = reply
+	return s.nextReq
 }
 
-func (s *supervisor) loop() {
+func (sig stopSignal) sys() syscall.Signal {
+	if sig == sigKill {
+		return syscall.SIGKILL
+	}
+	return syscall.SIGTERM
+}
+
+func (s *shell) loop(ctx context.Context) {
 	failed := s.out.Failed()
-	for {
+	stop := ctx.Done()
+	for !s.finished() {
 		// Exits come first. Each start waits for a fork and an exec, which
 		// take tens of milliseconds on a loaded machine, and select picks
 		// among ready channels at random: in a restart storm, exits queued
@@ -371,38 +390,24 @@ func (s *supervisor) loop() {
 		select {
 		case ev := <-s.reaper.events:
 			s.onReap(ev)
-			s.checkWaiters()
-			if s.finished() {
-				return
-			}
 			continue
 		default:
 		}
-		var deadline <-chan time.Time
-		if s.deadline != nil {
-			deadline = s.deadline.C
-		}
 		select {
-		case sig := <-s.opts.Signals:
-			s.onSignal(sig)
 		case ev := <-s.reaper.events:
 			s.onReap(ev)
-		case f := <-s.wake:
-			f()
-		case ev := <-s.prober.events:
-			s.onReady(ev)
+		case ev := <-s.wake:
+			s.handle(ev)
+		case gen := <-s.prober.events:
+			s.handle(evReady{gen})
 		case req := <-s.requests:
-			s.onRequest(req)
-		case <-deadline:
-			s.deadline = nil
-			s.kill()
+			req(s)
+		case <-stop:
+			stop = nil
+			s.handle(evShutdown{})
 		case <-failed:
 			failed = nil
-			s.beginShutdown(0)
-		}
-		s.checkWaiters()
-		if s.finished() {
-			return
+			s.handle(evShutdown{})
 		}
 	}
 }
@@ -410,8 +415,8 @@ func (s *supervisor) loop() {
 // finished reports whether shutdown is complete: no instance runs and
 // proctor has no child at all. Once the guardian is the only child left, it
 // is told to exit.
-func (s *supervisor) finished() bool {
-	if !s.shutting || len(s.byPid) > 0 {
+func (s *shell) finished() bool {
+	if !s.m.Stopped() {
 		return false
 	}
 	if s.guard != nil && s.guard.w != nil && s.onlyGuardianLeft() {
@@ -421,7 +426,7 @@ func (s *supervisor) finished() bool {
 }
 
 // onlyGuardianLeft reports whether the guardian is proctor's only child.
-func (s *supervisor) onlyGuardianLeft() bool {
+func (s *shell) onlyGuardianLeft() bool {
 	for _, c := range listChildren() {
 		if c.pid != s.guard.pid {
 			return false
@@ -431,7 +436,7 @@ func (s *supervisor) onlyGuardianLeft() bool {
 }
 
 // startGuardian starts the guardian process, when one is configured.
-func (s *supervisor) startGuardian() {
+func (s *shell) startGuardian() {
 	if len(s.opts.Guardian) == 0 {
 		return
 	}
@@ -452,7 +457,7 @@ func (s *supervisor) startGuardian() {
 }
 
 // checkLingering tells the guardian about groups that have emptied.
-func (s *supervisor) checkLingering() {
+func (s *shell) checkLingering() {
 	for pgid := range s.lingering {
 		if !groupAlive(pgid) {
 			delete(s.lingering, pgid)
@@ -462,39 +467,20 @@ func (s *supervisor) checkLingering() {
 }
 
 // guardSend reports a failed write to the guardian, which is then given up.
-func (s *supervisor) guardSend(err error) {
+func (s *shell) guardSend(err error) {
 	if err != nil {
 		s.out.System("lost the guardian process (" + err.Error() + "); if proctor is killed, only its direct children will be stopped")
 	}
 }
 
-func (s *supervisor) onSignal(sig os.Signal) {
-	switch sig {
-	case syscall.SIGUSR1, syscall.SIGUSR2:
-		s.signalAll(sig.(syscall.Signal))
-	case syscall.SIGINT:
-		if s.shutting {
-			if !s.killed {
-				s.kill()
-			}
-			return
-		}
-		s.beginShutdown(0)
-	case syscall.SIGTERM, syscall.SIGHUP:
-		s.beginShutdown(0)
-	}
-}
-
-// start runs in: a new process in its own group, its output copied by
-// reader goroutines. An instance runs at most one process at a time.
-func (s *supervisor) start(in *instance) {
-	if in.alive() {
-		return
-	}
+// spawn starts the process of f in its own group, its output copied by
+// reader goroutines, and reports the outcome as an event.
+func (s *shell) spawn(f fxSpawn) event {
 	var (
 		files   [3]*os.File
 		readers []*os.File
 		streams []output.Stream
+		proc    = &process{name: f.inst.Name}
 		err     error
 	)
 	if s.opts.TTY {
@@ -504,75 +490,56 @@ func (s *supervisor) start(in *instance) {
 			files = [3]*os.File{slave, slave, slave}
 			readers, streams = []*os.File{master}, []output.Stream{output.Stdout}
 			defer slave.Close()
-			in.tty = master
+			proc.tty = master
 		}
 	} else {
-		var inR, inW, outR, outW, errR, errW *os.File
-		inR, inW, err = os.Pipe()
-		if err == nil {
-			outR, outW, err = os.Pipe()
-			if err != nil {
-				inR.Close()
-				inW.Close()
-			}
+		var p [6]*os.File // stdin r/w, stdout r/w, stderr r/w
+		for i := 0; i < 6 && err == nil; i += 2 {
+			p[i], p[i+1], err = os.Pipe()
 		}
-		if err == nil {
-			errR, errW, err = os.Pipe()
-			if err != nil {
-				inR.Close()
-				inW.Close()
-				outR.Close()
-				outW.Close()
+		if err != nil {
+			for _, f := range p {
+				if f != nil {
+					f.Close()
+				}
 			}
-		}
-		if err == nil {
-			files = [3]*os.File{inR, outW, errW}
-			readers, streams = []*os.File{outR, errR}, []output.Stream{output.Stdout, output.Stderr}
-			in.stdin = inW
-			defer inR.Close()
-			defer outW.Close()
-			defer errW.Close()
+		} else {
+			files = [3]*os.File{p[0], p[3], p[5]}
+			readers, streams = []*os.File{p[2], p[4]}, []output.Stream{output.Stdout, output.Stderr}
+			proc.stdin = p[1]
+			defer p[0].Close()
+			defer p[3].Close()
+			defer p[5].Close()
 		}
 	}
 	var pid int
 	if err == nil {
-		pid, err = s.spawner.spawn(spawnSpec{command: in.Command, dir: s.opts.Dir, env: in.env, files: files, tty: s.opts.TTY})
+		pid, err = s.spawner.spawn(spawnSpec{command: f.inst.Command, dir: s.opts.Dir, env: f.env, files: files, tty: s.opts.TTY})
 	}
 	if err != nil {
 		for _, r := range readers {
 			r.Close()
 		}
-		in.tty = nil
-		in.closeStdin()
-		s.out.System(fmt.Sprintf("%s could not start: %v", in.Name, err))
-		s.afterExit(in, 127)
-		return
+		if proc.stdin != nil {
+			proc.stdin.Close()
+		}
+		return evSpawnFailed{gen: f.gen, err: err}
 	}
-	s.nextGen++
-	in.gen = s.nextGen
-	in.pid = pid
-	in.state = Running
-	in.started = s.opts.Now()
-	in.ready = false
-	in.userRestart = false
-	s.byPid[pid] = in
+	s.procs[pid] = proc
 	s.childrenGone = false
 	s.guardSend(s.guard.add(pid))
-	s.out.Copy(in.Name, output.System, strings.NewReader("started with pid "+strconv.Itoa(pid)+"\n"))
-	var raw *fanout
-	if in.tty != nil {
-		raw = &fanout{}
-		in.raw = raw
+	if proc.tty != nil {
+		proc.raw = &fanout{}
 	}
 	for i, r := range readers {
-		s.copy(in.Name, streams[i], r, raw)
+		s.copy(f.inst.Name, streams[i], r, proc.raw)
 	}
-	s.prober.watch(probeTarget{inst: in, gen: in.gen, pid: pid, port: in.Port, started: in.started})
+	return evSpawned{gen: f.gen, pid: pid}
 }
 
 // copy starts a reader goroutine that copies r into the output until EOF,
 // and to attached terminals when raw is not nil.
-func (s *supervisor) copy(name string, stream output.Stream, r *os.File, raw *fanout) {
+func (s *shell) copy(name string, stream output.Stream, r *os.File, raw *fanout) {
 	s.pipesMu.Lock()
 	s.pipes[r] = true
 	s.pipesMu.Unlock()
@@ -598,7 +565,7 @@ func (s *supervisor) copy(name string, stream output.Stream, r *os.File, raw *fa
 // drain waits for every reader to reach the end of its pipe. Pipes still
 // open after drainTimeout (held by a process outside proctor's reach) are
 // closed so that proctor does not hang.
-func (s *supervisor) drain() {
+func (s *shell) drain() {
 	finished := make(chan struct{})
 	go func() {
 		s.readers.Wait()
@@ -617,7 +584,7 @@ func (s *supervisor) drain() {
 	<-finished
 }
 
-func (s *supervisor) onReap(ev exitEvent) {
+func (s *shell) onReap(ev exitEvent) {
 	if ev.noChildren {
 		// The event may be stale: the reaper's first pass finds no child
 		// before anything is spawned, and a pass may find none just before
@@ -628,198 +595,48 @@ func (s *supervisor) onReap(ev exitEvent) {
 	s.checkLingering()
 	if s.guard != nil && ev.pid == s.guard.pid {
 		s.guard.pid = 0
-		if !s.shutting {
+		if !s.m.ShuttingDown() {
 			s.out.System("the guardian process exited; if proctor is killed, only its direct children will be stopped")
 		}
 		s.guard.close()
 		return
 	}
-	in, ok := s.byPid[ev.pid]
+	proc, ok := s.procs[ev.pid]
 	if !ok {
 		// An adopted descendant: reaped, nothing else to do. Its own
 		// children are now ours; at shutdown they must be signalled too.
 		delete(s.signalled, ev.pid)
-		if s.shutting {
-			s.signalStrangers(s.shutdownSignal())
+		if s.m.ShuttingDown() {
+			s.signalStrangers(s.m.ShutdownSignal().sys())
 		}
 		return
 	}
-	delete(s.byPid, ev.pid)
-	pid := in.pid
-	in.pid = 0
-	s.prober.forget(in.gen)
-	code := exitCode(ev.status)
-	s.out.System(describeExit(in.Name, ev.status))
+	delete(s.procs, ev.pid)
+	// The reader owns the pty master and closes it at end of file.
+	if proc.stdin != nil {
+		proc.stdin.Close()
+	}
 	// Whatever the shell left behind in its group goes with it.
-	in.tty, in.raw = nil, nil // the reader owns the master and closes it at EOF
-	in.closeStdin()
-	signalGroup(pid, syscall.SIGTERM)
-	s.lingering[pid] = true
+	signalGroup(ev.pid, syscall.SIGTERM)
+	s.lingering[ev.pid] = true
 	s.checkLingering()
-	if s.shutting {
-		in.state = Stopped
-		// Descendants orphaned since shutdown began have come back to
-		// proctor: look for them once every instance is gone (one /proc
-		// scan, not one per exit).
-		if len(s.byPid) == 0 {
-			s.signalStrangers(s.shutdownSignal())
-		}
-		return
-	}
-	s.afterExit(in, code)
+	s.handle(evExited{pid: ev.pid, status: waitStatusOf(ev.status)})
 }
 
-// afterExit decides what an instance's exit means: a restart, nothing, or
-// the shutdown of the stack.
-func (s *supervisor) afterExit(in *instance, code int) {
-	uptime := s.opts.Now().Sub(in.started)
-	switch {
-	case s.shutting:
-		in.state = Stopped
-	case in.userRestart:
-		in.userRestart = false
-		in.state = Stopped
-		s.start(in)
-	case in.userStop:
-		in.state = Stopped
-		if in.removed {
-			s.remove(in)
-		}
-	case in == s.release:
-		s.release = nil
-		in.state = Exited
-		if code != 0 {
-			s.out.System(fmt.Sprintf("release failed with code %d; not starting the other processes", code))
-			s.beginShutdown(code)
-			return
-		}
-		s.startAll()
-	case s.restart["all"] || s.restart[in.Type]:
-		var delay time.Duration
-		delay, in.backoff = restartDelay(in.backoff, uptime)
-		in.restarts++
-		in.state = Restarting
-		s.out.System(fmt.Sprintf("restarting %s in %s (restart %d)", in.Name, delay, in.restarts))
-		gen := in.gen
-		in.restartTimer = s.after(delay, func() {
-			if in.gen == gen && in.state == Restarting && !s.shutting {
-				s.start(in)
-			}
-		})
-	case s.canDie["all"] || s.canDie[in.Type]:
-		in.state = Exited
-		if s.nothingLeft() {
-			s.out.System("every process has exited")
-			s.beginShutdown(0)
-		}
-	default:
-		in.state = Exited
-		s.beginShutdown(code)
+// waitStatusOf converts a wait status for the machine.
+func waitStatusOf(ws syscall.WaitStatus) exitStatus {
+	if ws.Signaled() {
+		return exitStatus{signum: int(ws.Signal()), signal: unix.SignalName(ws.Signal())}
 	}
-}
-
-// restartDelay returns how long to wait before restarting an instance that ran
-// for uptime, and the wait after that: backoffFirst doubling to backoffMax,
-// back to backoffFirst after an uptime of backoffReset.
-func restartDelay(current, uptime time.Duration) (delay, next time.Duration) {
-	if current <= 0 || uptime >= backoffReset {
-		current = backoffFirst
-	}
-	return current, min(2*current, backoffMax)
-}
-
-// after runs f on the supervisor goroutine once d has passed, unless the
-// supervisor has ended by then.
-func (s *supervisor) after(d time.Duration, f func()) *time.Timer {
-	return time.AfterFunc(d, func() {
-		select {
-		case s.wake <- f:
-		case <-s.done:
-		}
-	})
-}
-
-// nothingLeft reports whether no instance runs or will run again by itself.
-func (s *supervisor) nothingLeft() bool {
-	for _, in := range s.insts {
-		if in.alive() || in.state == Restarting || in.state == Stopped && in.userStop {
-			return false
-		}
-	}
-	return true
-}
-
-func (s *supervisor) onReady(ev readyEvent) {
-	in := ev.target.inst
-	if in.gen != ev.target.gen || !in.alive() || in.ready {
-		return
-	}
-	in.ready = true
-	after := ev.at.Sub(in.started).Seconds()
-	s.out.System(fmt.Sprintf("%s is listening on port %d (%.2fs after start)", in.Name, in.Port, after))
-}
-
-// beginShutdown starts stopping everything; code becomes proctor's exit code.
-func (s *supervisor) beginShutdown(code int) {
-	if s.shutting {
-		return
-	}
-	s.shutting = true
-	s.exitCode = code
-	for _, in := range s.insts {
-		if in.restartTimer != nil {
-			in.restartTimer.Stop()
-		}
-		if in.state == Restarting {
-			in.state = Stopped
-		}
-	}
-	s.out.System("sending SIGTERM to all processes")
-	for _, in := range s.byPid {
-		in.state = Stopping
-	}
-	s.signalAll(syscall.SIGTERM)
-	s.signalStrangers(syscall.SIGTERM)
-	s.deadline = time.NewTimer(s.opts.Timeout)
-	s.reaper.check()
-}
-
-// kill sends SIGKILL to everything still alive.
-func (s *supervisor) kill() {
-	if s.deadline != nil {
-		s.deadline.Stop()
-		s.deadline = nil
-	}
-	s.killed = true
-	if !s.shutting {
-		s.shutting = true
-	}
-	s.out.System("sending SIGKILL to all processes")
-	s.signalAll(syscall.SIGKILL)
-	s.signalStrangers(syscall.SIGKILL)
-	s.reaper.check()
-}
-
-// signalAll sends sig to the process group of every running instance.
-func (s *supervisor) signalAll(sig syscall.Signal) {
-	for pid := range s.byPid {
-		signalGroup(pid, sig)
-	}
-}
-
-func (s *supervisor) shutdownSignal() syscall.Signal {
-	if s.killed {
-		return syscall.SIGKILL
-	}
-	return syscall.SIGTERM
+	return exitStatus{code: ws.ExitStatus()}
 }
 
 // signalStrangers sends sig to every child of proctor that is not an
 // instance (descendants adopted as a subreaper), and to its group, once per
 // signal. The guardian is not a stranger: it exits when told bye.
-func (s *supervisor) signalStrangers(sig syscall.Signal) {
+func (s *shell) signalStrangers(sig syscall.Signal) {
 	for _, c := range listChildren() {
-		if _, ok := s.byPid[c.pid]; ok || s.signalled[c.pid] == sig {
+		if _, ok := s.procs[c.pid]; ok || s.signalled[c.pid] == sig {
 			continue
 		}
 		if s.guard != nil && c.pid == s.guard.pid {
@@ -848,21 +665,4 @@ func signalGroup(pid int, sig syscall.Signal) {
 	if sig == syscall.SIGTERM {
 		syscall.Kill(-pid, syscall.SIGCONT)
 	}
-}
-
-// exitCode maps a wait status to a shell-style exit code.
-func exitCode(ws syscall.WaitStatus) int {
-	if ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ws.ExitStatus()
-}
-
-// describeExit is the system line for an exit: "web.1 exited with code 3"
-// or "web.1 terminated by SIGTERM".
-func describeExit(name string, ws syscall.WaitStatus) string {
-	if ws.Signaled() {
-		return name + " terminated by " + unix.SignalName(ws.Signal())
-	}
-	return name + " exited with code " + strconv.Itoa(ws.ExitStatus())
 }

@@ -3,6 +3,8 @@ package runner
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -170,7 +172,6 @@ type stack struct {
 	t     *testing.T
 	r     *Runner
 	out   *recorder
-	sigs  chan os.Signal
 	code  int
 	err   error
 	done  chan struct{}
@@ -183,7 +184,7 @@ func startStack(t *testing.T, text string, opts Options) *stack {
 	t.Helper()
 	entries, err := procfile.Parse(strings.NewReader(text))
 	require.NoError(t, err)
-	st := &stack{t: t, out: newRecorder(), sigs: make(chan os.Signal, 4), done: make(chan struct{})}
+	st := &stack{t: t, out: newRecorder(), done: make(chan struct{})}
 	st.token = fmt.Sprintf("RUNNER_TEST_TOKEN=%s-%d", t.Name(), time.Now().UnixNano())
 	opts.Entries = entries
 	if opts.Counts == nil {
@@ -200,7 +201,6 @@ func startStack(t *testing.T, text string, opts Options) *stack {
 	}
 	opts.Environ = append(os.Environ(), st.token)
 	opts.Output = st.out
-	opts.Signals = st.sigs
 	if opts.Guardian == nil {
 		exe, err := os.Executable()
 		require.NoError(t, err)
@@ -211,14 +211,18 @@ func startStack(t *testing.T, text string, opts Options) *stack {
 	require.NoError(t, err)
 	go func() {
 		defer close(st.done)
-		st.code, st.err = st.r.Run()
+		st.err = st.r.Run(context.Background())
+		var ee *ExitError
+		if errors.As(st.err, &ee) {
+			st.code, st.err = ee.ExitCode(), nil
+		}
 	}()
 	t.Cleanup(func() {
 		select {
 		case <-st.done:
 		default:
-			st.sigs <- syscall.SIGINT
-			st.sigs <- syscall.SIGINT
+			st.r.Shutdown()
+			st.r.Kill()
 			select {
 			case <-st.done:
 			case <-time.After(20 * time.Second):
@@ -304,7 +308,7 @@ func TestSignalStopsAllWithCodeZero(t *testing.T) {
 	st := startStack(t, "a: echo a; sleep 1000\nb: echo b; sleep 1000\n", Options{})
 	st.out.waitFor(t, `^a\.1\|0\|a$`)
 	st.out.waitFor(t, `^b\.1\|0\|b$`)
-	st.sigs <- syscall.SIGTERM
+	st.r.Shutdown()
 	assert.Equal(t, 0, st.wait())
 	st.out.waitFor(t, `^system\|a\.1 terminated by SIGTERM$`)
 	st.assertNoSurvivors()
@@ -318,7 +322,7 @@ func TestStartedWithPid(t *testing.T) {
 	require.Len(t, status, 1)
 	assert.Equal(t, fmt.Sprintf("a.1|2|started with pid %d", status[0].PID), line)
 	assert.Equal(t, Running, status[0].State)
-	st.sigs <- syscall.SIGINT
+	st.r.Shutdown()
 	st.wait()
 }
 
@@ -332,7 +336,7 @@ func TestStderrCaptured(t *testing.T) {
 func TestIgnoredTermGetsKill(t *testing.T) {
 	st := startStack(t, "stubborn: trap '' TERM; echo ready; while :; do sleep 0.05; done\n", Options{Timeout: 300 * time.Millisecond})
 	st.out.waitFor(t, `ready`)
-	st.sigs <- syscall.SIGINT
+	st.r.Shutdown()
 	assert.Equal(t, 0, st.wait())
 	st.out.waitFor(t, `^system\|sending SIGKILL to all processes$`)
 	st.out.waitFor(t, `^system\|stubborn\.1 terminated by SIGKILL$`)
@@ -342,9 +346,9 @@ func TestIgnoredTermGetsKill(t *testing.T) {
 func TestSecondInterruptKillsAtOnce(t *testing.T) {
 	st := startStack(t, "stubborn: trap '' TERM INT; echo ready; while :; do sleep 0.05; done\n", Options{Timeout: time.Hour})
 	st.out.waitFor(t, `ready`)
-	st.sigs <- syscall.SIGINT
+	st.r.Shutdown()
 	st.out.waitFor(t, `sending SIGTERM`)
-	st.sigs <- syscall.SIGINT
+	st.r.Kill()
 	assert.Equal(t, 0, st.wait())
 	st.out.waitFor(t, `^system\|sending SIGKILL to all processes$`)
 	st.assertNoSurvivors()
@@ -354,7 +358,7 @@ func TestBackgroundChildrenOfShellDie(t *testing.T) {
 	st := startStack(t, "bg: sleep 1000 & sleep 1000 & echo started; wait\n", Options{})
 	st.out.waitFor(t, `started`)
 	require.Eventually(t, func() bool { return len(survivors(st.token)) >= 3 }, 5*time.Second, 10*time.Millisecond)
-	st.sigs <- syscall.SIGINT
+	st.r.Shutdown()
 	st.wait()
 	st.assertNoSurvivors()
 }
@@ -365,7 +369,7 @@ func TestEscapedDescendantsDie(t *testing.T) {
 	st := startStack(t, "escape: (setsid sleep 1000 &); (sleep 1000 &); echo forked; sleep 1000\n", Options{})
 	st.out.waitFor(t, `forked`)
 	require.Eventually(t, func() bool { return len(survivors(st.token)) >= 4 }, 5*time.Second, 10*time.Millisecond)
-	st.sigs <- syscall.SIGINT
+	st.r.Shutdown()
 	st.wait()
 	st.assertNoSurvivors()
 }
@@ -377,7 +381,7 @@ func TestCanDie(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, Running, status[0].State)
 	assert.Equal(t, Exited, status[1].State)
-	st.sigs <- syscall.SIGTERM
+	st.r.Shutdown()
 	assert.Equal(t, 0, st.wait())
 }
 
@@ -395,7 +399,7 @@ func TestRestartWithBackoff(t *testing.T) {
 	status, err := st.r.Status()
 	require.NoError(t, err)
 	assert.Equal(t, 2, status[1].Restarts)
-	st.sigs <- syscall.SIGINT
+	st.r.Shutdown()
 	assert.Equal(t, 0, st.wait())
 	st.assertNoSurvivors()
 }
@@ -423,7 +427,7 @@ func TestReleaseRunsFirst(t *testing.T) {
 	st := startStack(t, "web: test -f migrated && echo web saw release; sleep 1000\nrelease: sleep 0.2; touch migrated; echo released\n", Options{Dir: dir})
 	st.out.waitFor(t, `^web\.1\|0\|web saw release$`)
 	st.out.waitFor(t, `^system\|release\.1 exited with code 0$`)
-	st.sigs <- syscall.SIGINT
+	st.r.Shutdown()
 	assert.Equal(t, 0, st.wait())
 }
 
@@ -437,7 +441,7 @@ func TestFailedReleaseStartsNothing(t *testing.T) {
 func TestNoReleaseSkipsIt(t *testing.T) {
 	st := startStack(t, "web: echo web started; sleep 1000\nrelease: echo released; exit 7\n", Options{NoRelease: true})
 	st.out.waitFor(t, `web started`)
-	st.sigs <- syscall.SIGINT
+	st.r.Shutdown()
 	assert.Equal(t, 0, st.wait())
 	assert.Zero(t, st.out.count(`released`))
 }
@@ -452,11 +456,11 @@ func TestReleaseAlone(t *testing.T) {
 func TestUserSignalsForwarded(t *testing.T) {
 	st := startStack(t, "a: trap 'echo got USR1' USR1; trap 'echo got USR2' USR2; echo ready; while :; do sleep 0.05; done\n", Options{})
 	st.out.waitFor(t, `ready`)
-	st.sigs <- syscall.SIGUSR1
+	st.r.Signal(syscall.SIGUSR1)
 	st.out.waitFor(t, `^a\.1\|0\|got USR1$`)
-	st.sigs <- syscall.SIGUSR2
+	st.r.Signal(syscall.SIGUSR2)
 	st.out.waitFor(t, `^a\.1\|0\|got USR2$`)
-	st.sigs <- syscall.SIGINT
+	st.r.Shutdown()
 	st.wait()
 }
 
@@ -491,19 +495,9 @@ func TestReadiness(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, status[0].Ready)
 	assert.False(t, status[1].Ready)
-	st.sigs <- syscall.SIGINT
+	st.r.Shutdown()
 	st.wait()
 	assert.Zero(t, st.out.count(`worker\.1 is listening`))
-}
-
-func TestBusyPortWarning(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	port := l.Addr().(*net.TCPAddr).Port
-	st := startStack(t, "web: exit 0\n", Options{Ports: procfile.Ports{Base: port, Step: 100}})
-	st.wait()
-	st.out.waitFor(t, fmt.Sprintf(`^system\|web\.1: port %d is already in use; choose another base port with -p$`, port))
 }
 
 func TestTTY(t *testing.T) {
@@ -517,7 +511,7 @@ func TestTTYDefaultSizeAndShutdown(t *testing.T) {
 	st := startStack(t, "a: stty size; echo ready; sleep 1000 & sleep 1000\n", Options{TTY: true})
 	st.out.waitFor(t, `^a\.1\|0\|24 80$`)
 	st.out.waitFor(t, `ready`)
-	st.sigs <- syscall.SIGINT
+	st.r.Shutdown()
 	assert.Equal(t, 0, st.wait())
 	st.assertNoSurvivors()
 }
@@ -533,8 +527,7 @@ func TestEmptyFormation(t *testing.T) {
 	require.NoError(t, err)
 	r, err := New(Options{Entries: entries, Counts: []int{0}, Output: newRecorder()})
 	require.NoError(t, err)
-	_, err = r.Run()
-	assert.ErrorIs(t, err, ErrEmptyFormation)
+	assert.ErrorIs(t, r.Run(context.Background()), ErrEmptyFormation)
 }
 
 func TestStatusAfterRunIsAnError(t *testing.T) {
@@ -556,8 +549,9 @@ func TestDescribeExit(t *testing.T) {
 		{syscall.WaitStatus(uint32(syscall.SIGKILL)), "w.1 terminated by SIGKILL", 137},
 	}
 	for _, tt := range tests {
-		assert.Equal(t, tt.want, describeExit("w.1", tt.status))
-		assert.Equal(t, tt.code, exitCode(tt.status))
+		st := waitStatusOf(tt.status)
+		assert.Equal(t, tt.want, st.describe("w.1"))
+		assert.Equal(t, tt.code, st.shellCode())
 	}
 }
 
@@ -579,7 +573,7 @@ func TestStoppedChildGetsTermAtShutdown(t *testing.T) {
 		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", status[0].PID))
 		return err == nil && strings.Contains(string(data), ") T ")
 	}, 10*time.Second, 5*time.Millisecond, "the shell never stopped")
-	st.sigs <- syscall.SIGTERM
+	st.r.Shutdown()
 	assert.Equal(t, 0, st.wait())
 	st.out.waitFor(t, `^system\|frozen\.1 terminated by SIGTERM$`)
 	assert.Zero(t, st.out.count(`SIGKILL`))

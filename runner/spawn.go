@@ -88,12 +88,12 @@ func forkExec(spec spawnSpec) (int, error) {
 		}
 		return pid, nil
 	}
-	pid, err := syscall.ForkExec(shell, []string{shell, "-c", spec.command}, attr)
+	pid, err := syscall.ForkExec(shellPath, []string{shellPath, "-c", spec.command}, attr)
 	if err != nil {
-		return 0, fmt.Errorf("start %s -c %q: %w", shell, spec.command, err)
+		return 0, fmt.Errorf("start %s -c %q: %w", shellPath, spec.command, err)
 	}
 	return pid, nil
 }
 
-// shell runs every Procfile command, as in foreman.
-const shell = "/bin/sh"
+// shellPath runs every Procfile command, as in foreman.
+const shellPath = "/bin/sh"
