@@ -57,18 +57,6 @@ func TestStopInstanceKeepsTheRest(t *testing.T) {
 	st.assertNoSurvivors()
 }
 
-func TestStopTypeAndAllStoppedKeepsRunning(t *testing.T) {
-	st := startStack(t, "web: sleep 1000\n", Options{Counts: []int{2}})
-	st.out.waitFor(t, `web\.2\|2\|started`)
-	require.NoError(t, st.r.Stop("web"))
-	assert.Equal(t, []string{"web.1:stopped", "web.2:stopped"}, names(t, st.r))
-	// Nothing runs, but the user stopped it: proctor waits for more requests.
-	require.NoError(t, st.r.Restart("web.2"))
-	assert.Equal(t, Running, statusOf(t, st.r, "web.2").State)
-	st.r.Shutdown()
-	assert.Equal(t, 0, st.wait())
-}
-
 func TestStopIgnoringTermIsKilled(t *testing.T) {
 	st := startStack(t, "web: trap '' TERM; echo up; while :; do sleep 0.05; done\nworker: sleep 1000\n", Options{Timeout: 200 * time.Millisecond})
 	st.out.waitFor(t, `web\.1\|0\|up`)
@@ -77,18 +65,13 @@ func TestStopIgnoringTermIsKilled(t *testing.T) {
 	assert.Equal(t, Running, statusOf(t, st.r, "worker.1").State)
 }
 
+// The machine's table tests hold the rules for names; this checks that
+// its errors reach the caller intact, and the shell's own (attach).
 func TestUnknownNames(t *testing.T) {
 	st := startStack(t, "web: sleep 1000\nworker: sleep 1000\n", Options{Counts: []int{1, 0}})
 	st.out.waitFor(t, `web\.1\|2\|started`)
 	before := names(t, st.r)
-	for _, err := range []error{
-		st.r.Stop("wbe"),
-		st.r.Restart("web.7"),
-		st.r.Restart("worker"), // a type with no instances
-		st.r.Scale([]procfile.TypeCount{{Type: "nope", Count: 1}}),
-	} {
-		assert.ErrorIs(t, err, ErrUnknownName)
-	}
+	assert.ErrorIs(t, st.r.Stop("wbe"), ErrUnknownName)
 	_, err := st.r.Attach("web.1", &bytes.Buffer{})
 	assert.ErrorIs(t, err, ErrNotTTY)
 	_, err = st.r.Attach("web", &bytes.Buffer{})
@@ -108,28 +91,6 @@ func TestRestartInstance(t *testing.T) {
 	assert.Equal(t, Running, statusOf(t, st.r, "worker.1").State)
 	assert.Zero(t, st.out.count(`sending SIGTERM to all`))
 	st.out.waitFor(t, fmt.Sprintf(`web\.1\|0\|up %d`, now.PID))
-}
-
-func TestRestartTypeOneAfterAnother(t *testing.T) {
-	st := startStack(t, "web: trap 'exit 0' TERM; while :; do sleep 0.02; done\n", Options{Counts: []int{3}})
-	st.out.waitFor(t, `web\.3\|2\|started`)
-	require.NoError(t, st.r.Restart("web"))
-	// The supervisor writes exits and starts itself, in the order they
-	// happen: each instance went down and came up before the next went down.
-	var order []string
-	for _, l := range st.out.all() {
-		// Exits by the trap or, before the trap was set, by the signal.
-		if name, ok := strings.CutPrefix(l, "system|"); ok && (strings.HasSuffix(name, " exited with code 0") || strings.HasSuffix(name, " terminated by SIGTERM")) {
-			order = append(order, "exit "+strings.Fields(name)[0])
-		}
-		if name, _, ok := strings.Cut(l, "|2|started with pid"); ok {
-			order = append(order, "start "+name)
-		}
-	}
-	assert.Equal(t, []string{
-		"start web.1", "start web.2", "start web.3",
-		"exit web.1", "start web.1", "exit web.2", "start web.2", "exit web.3", "start web.3",
-	}, order)
 }
 
 func TestScaleUpAndDown(t *testing.T) {
@@ -153,14 +114,6 @@ func TestScaleUpAndDown(t *testing.T) {
 	st.r.Shutdown()
 	assert.Equal(t, 0, st.wait())
 	st.assertNoSurvivors()
-}
-
-func TestScaleRejectsBadCounts(t *testing.T) {
-	st := startStack(t, "web: sleep 1000\nrelease: true\n", Options{Ports: procfile.Ports{Base: 65530, Step: 1}, Counts: []int{1, 0}})
-	st.out.waitFor(t, `web\.1\|2\|started`)
-	assert.ErrorContains(t, st.r.Scale([]procfile.TypeCount{{Type: "web", Count: 10}}), "outside 1-65535")
-	assert.ErrorContains(t, st.r.Scale([]procfile.TypeCount{{Type: "release", Count: 1}}), "cannot be scaled")
-	assert.Equal(t, []string{"web.1:running"}, names(t, st.r))
 }
 
 func indexOf(lines []string, want string) int {

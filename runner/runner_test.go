@@ -374,36 +374,6 @@ func TestEscapedDescendantsDie(t *testing.T) {
 	st.assertNoSurvivors()
 }
 
-func TestCanDie(t *testing.T) {
-	st := startStack(t, "web: echo web; sleep 1000\noneshot: echo done; exit 4\n", Options{CanDie: []string{"oneshot"}})
-	st.out.waitFor(t, `^system\|oneshot\.1 exited with code 4$`)
-	status, err := st.r.Status()
-	require.NoError(t, err)
-	assert.Equal(t, Running, status[0].State)
-	assert.Equal(t, Exited, status[1].State)
-	st.r.Shutdown()
-	assert.Equal(t, 0, st.wait())
-}
-
-func TestAllCanDieEndsWhenAllExited(t *testing.T) {
-	st := startStack(t, "a: exit 0\nb: exit 1\n", Options{CanDie: []string{"a", "b"}})
-	assert.Equal(t, 0, st.wait())
-	st.out.waitFor(t, `every process has exited`)
-}
-
-func TestRestartWithBackoff(t *testing.T) {
-	st := startStack(t, "web: sleep 1000\nflaky: echo run; exit 1\n", Options{Restart: []string{"flaky"}})
-	st.out.waitFor(t, `^system\|restarting flaky\.1 in 1s \(restart 1\)$`)
-	st.out.waitFor(t, `^system\|restarting flaky\.1 in 2s \(restart 2\)$`)
-	st.out.waitCount(t, `^flaky\.1\|0\|run$`, 2)
-	status, err := st.r.Status()
-	require.NoError(t, err)
-	assert.Equal(t, 2, status[1].Restarts)
-	st.r.Shutdown()
-	assert.Equal(t, 0, st.wait())
-	st.assertNoSurvivors()
-}
-
 func TestRestartDelay(t *testing.T) {
 	tests := []struct {
 		current, uptime, delay, next time.Duration
@@ -422,35 +392,12 @@ func TestRestartDelay(t *testing.T) {
 	}
 }
 
-func TestReleaseRunsFirst(t *testing.T) {
-	dir := t.TempDir()
-	st := startStack(t, "web: test -f migrated && echo web saw release; sleep 1000\nrelease: sleep 0.2; touch migrated; echo released\n", Options{Dir: dir})
-	st.out.waitFor(t, `^web\.1\|0\|web saw release$`)
-	st.out.waitFor(t, `^system\|release\.1 exited with code 0$`)
-	st.r.Shutdown()
-	assert.Equal(t, 0, st.wait())
-}
-
-func TestFailedReleaseStartsNothing(t *testing.T) {
-	st := startStack(t, "web: echo web started; sleep 1000\nrelease: exit 7\n", Options{})
-	assert.Equal(t, 7, st.wait())
-	assert.Zero(t, st.out.count(`web started`))
-	st.out.waitFor(t, `release failed with code 7`)
-}
-
 func TestNoReleaseSkipsIt(t *testing.T) {
 	st := startStack(t, "web: echo web started; sleep 1000\nrelease: echo released; exit 7\n", Options{NoRelease: true})
 	st.out.waitFor(t, `web started`)
 	st.r.Shutdown()
 	assert.Equal(t, 0, st.wait())
 	assert.Zero(t, st.out.count(`released`))
-}
-
-func TestReleaseAlone(t *testing.T) {
-	st := startStack(t, "web: echo web started; sleep 1000\nrelease: echo released; exit 5\n", Options{Counts: []int{0, 1}})
-	assert.Equal(t, 5, st.wait())
-	st.out.waitFor(t, `^release\.1\|0\|released$`)
-	assert.Zero(t, st.out.count(`web started`))
 }
 
 func TestUserSignalsForwarded(t *testing.T) {
