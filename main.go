@@ -2,20 +2,16 @@
 // runtime control, no orphaned processes, output at pipe speed and exports to
 // systemd, supervisord, runit, launchd, Docker Compose and Kubernetes.
 //
-// This file and its siblings in package main only wire the packages together:
-// flags and config defaults in, exit codes out.
+// main only subscribes to the signals proctor handles and exits with the
+// code of cli.Run, which is the command line.
 package main
 
 import (
-	"errors"
-	"fmt"
-	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
-	"github.com/spf13/cobra"
+	"github.com/proctor-run/proctor/cli"
 )
 
 func main() {
@@ -24,127 +20,5 @@ func main() {
 	// (and start shuts down cleanly) instead of killing proctor; a caught
 	// signal, unlike an ignored one, is reset to default in children.
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGPIPE)
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, sigs))
-}
-
-// Exit codes shared by every command.
-const (
-	exitOK    = 0
-	exitFail  = 1
-	exitUsage = 2
-)
-
-// exitError ends a command with a given exit code. A nil err exits quietly.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit code %d", e.code)
-	}
-	return e.err.Error()
-}
-
-func (e *exitError) Unwrap() error { return e.err }
-
-// usageError marks a mistake in how proctor was called: exit 2 with a hint.
-type usageError struct{ err error }
-
-func (e *usageError) Error() string { return e.err.Error() }
-
-func (e *usageError) Unwrap() error { return e.err }
-
-func usageErrorf(format string, args ...any) error {
-	return &usageError{fmt.Errorf(format, args...)}
-}
-
-// host is what a command sees of the process it runs in; tests supply their own.
-type host struct {
-	stdin          io.Reader
-	stdout, stderr io.Writer
-	sigs           <-chan os.Signal
-	getenv         func(string) string
-	environ        func() []string
-}
-
-// run executes proctor with args (without the program name) and returns the
-// exit code. It is main without os.Exit, so tests can drive it.
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
-	h := &host{stdin: stdin, stdout: stdout, stderr: stderr, sigs: sigs, getenv: os.Getenv, environ: os.Environ}
-	root := newRootCmd(h)
-	root.SetArgs(args)
-	cmd, err := root.ExecuteC()
-	return exitCodeFor(err, cmd, stderr)
-}
-
-// exitCodeFor reports err of cmd (the command that failed) on stderr and
-// maps it to an exit code. A usage error points to cmd's help.
-func exitCodeFor(err error, cmd *cobra.Command, stderr io.Writer) int {
-	if err == nil {
-		return exitOK
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintf(stderr, "proctor: %v\n", ee.err)
-		}
-		return ee.code
-	}
-	var ue *usageError
-	if errors.As(err, &ue) || isCobraUsage(err) {
-		path := "proctor"
-		if cmd != nil {
-			path = cmd.CommandPath()
-		}
-		fmt.Fprintf(stderr, "proctor: %v\nRun '%s --help' for usage.\n", err, path)
-		return exitUsage
-	}
-	fmt.Fprintf(stderr, "proctor: %v\n", err)
-	return exitFail
-}
-
-// isCobraUsage recognises the errors cobra returns for an unknown command.
-func isCobraUsage(err error) bool {
-	return strings.HasPrefix(err.Error(), "unknown command ") || strings.HasPrefix(err.Error(), "unknown flag")
-}
-
-func newRootCmd(h *host) *cobra.Command {
-	root := &cobra.Command{
-		Use:   "proctor",
-		Short: "Run the processes of a Procfile app",
-		Long: `proctor runs the processes of an app declared in a Procfile, the local
-dev stack of a 12-factor app: each process type with its own PORT, their
-output merged into one prefixed stream, and everything stopped cleanly on
-Ctrl-C. Defaults for flags may be kept in .proctor (or .foreman) in the
-current directory as "key: value" lines.`,
-		Version:           versionString(),
-		SilenceErrors:     true,
-		SilenceUsage:      true,
-		DisableAutoGenTag: true,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return cmd.Help()
-		},
-		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			return applyConfig(cmd, h)
-		},
-	}
-	root.SetIn(h.stdin)
-	root.SetOut(h.stdout)
-	root.SetErr(h.stderr)
-	root.SetVersionTemplate("proctor {{.Version}}\n")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
-	root.CompletionOptions.HiddenDefaultCmd = false
-	root.AddCommand(newCheckCmd(h), newRunCmd(h), newStartCmd(h), newVersionCmd(h), newExportCmd(h), newGuardianCmd(h),
-		newPsCmd(h), newRestartCmd(h), newStopCmd(h), newScaleCmd(h), newLogsCmd(h), newAttachCmd(h))
-	return root
-}
-
-// noArgs rejects positional arguments as a usage error.
-func noArgs(cmd *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		return usageErrorf("%s: unexpected argument %q", strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" "), args[0])
-	}
-	return nil
+	os.Exit(cli.Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, sigs))
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -29,7 +29,7 @@ func exportApp(t *testing.T, procfileText, dotenv string) string {
 func runExport(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = run(append([]string{"export"}, args...), strings.NewReader(""), &out, &errb, make(chan os.Signal, 1))
+	code = Run(append([]string{"export"}, args...), strings.NewReader(""), &out, &errb, make(chan os.Signal, 1))
 	return code, out.String(), errb.String()
 }
 

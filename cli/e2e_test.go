@@ -1,4 +1,4 @@
-package main
+package cli
 
 // End-to-end tests of check, run, the config defaults, version, help,
 // usage errors and completion: the built binary, run as a user would.
@@ -181,7 +181,7 @@ func TestCheck(t *testing.T) {
 
 func TestCheckDemo(t *testing.T) {
 	t.Parallel()
-	got := runCLI(t, ".", "check", "-d", "examples/demo")
+	got := runCLI(t, ".", "check", "-d", "../examples/demo")
 	assert.Equal(t, result{Stdout: "valid procfile detected (web, worker, clock)\n"}, got)
 }
 
@@ -321,7 +321,7 @@ func TestRunDemoWeb(t *testing.T) {
 	}
 	port := freePort(t)
 	p := startProctorWith(t, runOptions{dir: ".", timeout: 2 * time.Minute},
-		"run", "-d", "examples/demo", "-p", strconv.Itoa(port), "web")
+		"run", "-d", "../examples/demo", "-p", strconv.Itoa(port), "web")
 	p.WaitLine(0, func(l string) bool { return strings.Contains(l, "listening on") })
 
 	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/demo")

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"path/filepath"
@@ -16,7 +16,7 @@ import (
 // the case wants (env -0 prints values with line breaks whole).
 func TestRunConformance(t *testing.T) {
 	t.Parallel()
-	cases, err := conformance.Read(filepath.Join("env", "testdata", "conformance"))
+	cases, err := conformance.Read(filepath.Join("..", "env", "testdata", "conformance"))
 	require.NoError(t, err)
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 // The end-to-end harness: TestMain builds the proctor binary once, and the
 // helpers below run it as a user would, in a directory of the test's
@@ -45,8 +45,12 @@ import (
 // proctorBin is the binary TestMain builds; set once before any test runs.
 var proctorBin string
 
+// modulePath is the import path of proctor's main package, the module
+// root, which TestMain builds.
+const modulePath = "github.com/proctor-run/proctor"
+
 // TestMain builds proctor once into a temporary directory for the
-// end-to-end tests. It is the only TestMain of package main: tests added
+// end-to-end tests. It is the only TestMain of package cli: tests added
 // later share it.
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "proctor-e2e-")
@@ -55,9 +59,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	proctorBin = filepath.Join(dir, "proctor")
-	build := exec.Command("go", "build", "-o", proctorBin, ".")
+	build := exec.Command("go", "build", "-o", proctorBin, modulePath)
 	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: go build -o %s .: %v\n%s", proctorBin, err, out)
+		fmt.Fprintf(os.Stderr, "e2e: go build -o %s %s: %v\n%s", proctorBin, modulePath, err, out)
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}

@@ -1,7 +1,7 @@
-//go:build race
+//go:build !race
 
-package main
+package cli
 
 // ctlRaceEnabled reports whether the tests run under the race detector;
 // TestControlConcurrentClients then runs a race-instrumented proctor too.
-const ctlRaceEnabled = true
+const ctlRaceEnabled = false

@@ -1,4 +1,4 @@
-package main
+package cli
 
 // The control commands: ps, restart, stop and scale talk to a running
 // `proctor start` over its control socket (package control); logs and

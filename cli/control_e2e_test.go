@@ -1,4 +1,4 @@
-package main
+package cli
 
 // End-to-end tests of runtime control (SPEC section 8) on the built binary:
 // the socket, ps, restart, stop, scale, logs, attach (driven through a pty)
@@ -811,7 +811,7 @@ func TestControlAttachNeedsTTY(t *testing.T) {
 // proctor binary (TestMain removes that directory).
 var ctlRaceBinary = sync.OnceValues(func() (string, error) {
 	path := filepath.Join(filepath.Dir(proctorBin), "proctor-race")
-	out, err := exec.Command("go", "build", "-race", "-o", path, ".").CombinedOutput()
+	out, err := exec.Command("go", "build", "-race", "-o", path, modulePath).CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build -race: %v\n%s", err, out)
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 // Unit tests of the control commands' pure parts: detach keys, the ps
 // table, uptimes. The end-to-end tests are in control_e2e_test.go.

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"flag"
@@ -15,6 +15,12 @@ import (
 )
 
 var updateDocs = flag.Bool("update-docs", false, "regenerate docs/ (man pages and markdown) from the command definitions")
+
+// docsDir is the module's docs/, seen from this package's directory.
+var docsDir = filepath.Join("..", "docs")
+
+// regenerate is the command that brings docs/ up to date.
+const regenerate = "go test -run TestDocsUpToDate -update-docs ./cli"
 
 // docsDate is the date in the man pages' footer: fixed, so that the
 // generated files change only when the commands do.
@@ -39,27 +45,28 @@ func generateDocs(dir string) error {
 }
 
 // TestDocsUpToDate fails when docs/ differs from what the command
-// definitions generate. Regenerate with: go test -run TestDocsUpToDate -update-docs .
+// definitions generate. Regenerate with (from the module root):
+// go test -run TestDocsUpToDate -update-docs ./cli
 func TestDocsUpToDate(t *testing.T) {
 	fresh := t.TempDir()
 	require.NoError(t, generateDocs(fresh))
 	if *updateDocs {
 		for _, sub := range []string{"cli", "man"} {
-			require.NoError(t, os.RemoveAll(filepath.Join("docs", sub)))
+			require.NoError(t, os.RemoveAll(filepath.Join(docsDir, sub)))
 		}
-		require.NoError(t, os.CopyFS("docs", os.DirFS(fresh)))
+		require.NoError(t, os.CopyFS(docsDir, os.DirFS(fresh)))
 		return
 	}
 	want := readTree(t, fresh)
-	got := readTree(t, "docs")
+	got := readTree(t, docsDir)
 	for name, content := range want {
-		if assert.Contains(t, got, name, "docs/%s is missing; run: go test -run TestDocsUpToDate -update-docs .", name) {
-			assert.Equal(t, content, got[name], "docs/%s is out of date; run: go test -run TestDocsUpToDate -update-docs .", name)
+		if assert.Contains(t, got, name, "docs/%s is missing; run: %s", name, regenerate) {
+			assert.Equal(t, content, got[name], "docs/%s is out of date; run: %s", name, regenerate)
 		}
 	}
 	for name := range got {
 		if _, ok := want[name]; !ok && (filepath.Dir(name) == "cli" || filepath.Dir(name) == "man") {
-			t.Errorf("docs/%s documents no command; run: go test -run TestDocsUpToDate -update-docs .", name)
+			t.Errorf("docs/%s documents no command; run: %s", name, regenerate)
 		}
 	}
 }

@@ -1,8 +1,8 @@
-package main
+package cli
 
-// Fuzz tests of the parsers of package main: the detach keys of attach and
+// Fuzz tests of the parsers of package cli: the detach keys of attach and
 // the seconds of -t/--timeout and the guardian's --grace. (The detacher,
-// which watches keystrokes, has FuzzDetacher in control_cmd_test.go.)
+// which watches keystrokes, has FuzzDetacher in attach_test.go.)
 
 import (
 	"strings"

@@ -1,4 +1,4 @@
-package main
+package cli
 
 // End-to-end tests of `proctor start` on the built binary: one test per
 // lifecycle rule of SPEC sections 4 (formation and ports), 5 (start), 6
@@ -39,9 +39,9 @@ import (
 // (TestMain removes that directory).
 var e2eHelper = sync.OnceValues(func() (string, error) {
 	path := filepath.Join(filepath.Dir(proctorBin), "e2ehelper")
-	out, err := exec.Command("go", "build", "-o", path, "./testdata/e2ehelper").CombinedOutput()
+	out, err := exec.Command("go", "build", "-o", path, "../testdata/e2ehelper").CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("go build ./testdata/e2ehelper: %v\n%s", err, out)
+		return "", fmt.Errorf("go build ../testdata/e2ehelper: %v\n%s", err, out)
 	}
 	return path, nil
 })
