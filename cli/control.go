@@ -14,33 +14,105 @@ import (
 )
 
 // stackBackend is what start serves on its control socket: the runner for
-// requests, the output for logs.
+// requests, the output for logs. It adapts the runner's types and errors to
+// package control's.
 type stackBackend struct {
 	r     *runner.Runner
 	mux   *output.Mux
 	types []string
 }
 
-func (b stackBackend) Status() ([]runner.Status, error)        { return b.r.Status() }
-func (b stackBackend) Types() []string                         { return b.types }
-func (b stackBackend) Restart(name string) error               { return b.r.Restart(name) }
-func (b stackBackend) Stop(name string) error                  { return b.r.Stop(name) }
-func (b stackBackend) Scale(counts []procfile.TypeCount) error { return b.r.Scale(counts) }
+func (b stackBackend) Types() []string { return b.types }
+
+func (b stackBackend) Status() ([]control.Status, error) {
+	all, err := b.r.Status()
+	if err != nil {
+		return nil, controlErr(err)
+	}
+	out := make([]control.Status, len(all))
+	for i, st := range all {
+		out[i] = control.Status{
+			Name:     st.Name,
+			Type:     st.Type,
+			PID:      st.PID,
+			State:    string(st.State),
+			Uptime:   st.Uptime,
+			Restarts: st.Restarts,
+			Port:     st.Port,
+			Ready:    st.Ready,
+		}
+	}
+	return out, nil
+}
+
+func (b stackBackend) Restart(name string) error { return controlErr(b.r.Restart(name)) }
+
+func (b stackBackend) Stop(name string) error { return controlErr(b.r.Stop(name)) }
+
+func (b stackBackend) Scale(counts []procfile.TypeCount) error {
+	return controlErr(b.r.Scale(counts))
+}
 
 func (b stackBackend) Attach(name string, out io.Writer) (control.Attachment, error) {
 	a, err := b.r.Attach(name, out)
 	if errors.Is(err, runner.ErrNotTTY) {
-		return nil, fmt.Errorf("%w (start proctor with --tty to attach)", err)
+		return nil, controlErr(fmt.Errorf("%w (start proctor with --tty to attach)", err))
 	}
 	if err != nil {
-		return nil, err
+		return nil, controlErr(err)
 	}
-	return a, nil
+	return attachment{a}, nil
 }
 
 func (b stackBackend) Logs(w io.Writer, filter func(string) bool, color bool) func() {
 	return b.mux.Subscribe(w, filter, color)
 }
+
+// attachment is a runner attachment as control sees it.
+type attachment struct{ *runner.Attachment }
+
+func (a attachment) Resize(size control.WindowSize) error {
+	return a.Attachment.Resize(runner.WindowSize{Rows: size.Rows, Cols: size.Cols})
+}
+
+// runnerToControl pairs each error of the runner's requests with control's
+// error of the same meaning.
+var runnerToControl = []struct{ runner, control error }{
+	{runner.ErrUnknownName, control.ErrUnknownName},
+	{runner.ErrNotTTY, control.ErrNotTTY},
+	{runner.ErrNotAlive, control.ErrNotAlive},
+	{runner.ErrShuttingDown, control.ErrShuttingDown},
+	{runner.ErrNotRunning, control.ErrNotRunning},
+}
+
+// controlErr returns err as the control server must see it: with the
+// runner's message, and matching (errors.Is) control's error for each
+// runner error it wraps, which gives the answer its code.
+func controlErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var kinds []error
+	for _, p := range runnerToControl {
+		if errors.Is(err, p.runner) {
+			kinds = append(kinds, p.control)
+		}
+	}
+	if kinds == nil {
+		return err
+	}
+	return &kindError{err: err, kinds: kinds}
+}
+
+// kindError is an error that also matches the errors of kinds.
+type kindError struct {
+	err   error
+	kinds []error
+}
+
+func (e *kindError) Error() string { return e.err.Error() }
+
+func (e *kindError) Unwrap() []error { return append([]error{e.err}, e.kinds...) }
 
 // stackSocketEnv names, in the environment of every process a stack
 // starts, the absolute path of that stack's control socket. A proctor

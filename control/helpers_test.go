@@ -19,7 +19,6 @@ import (
 
 	"github.com/proctor-run/proctor/output"
 	"github.com/proctor-run/proctor/procfile"
-	"github.com/proctor-run/proctor/runner"
 )
 
 // helperEnv makes the test binary a raw protocol client (see helperDial).
@@ -59,7 +58,7 @@ type fakeBackend struct {
 
 	mu      sync.Mutex
 	calls   []string
-	procs   []runner.Status
+	procs   []Status
 	types   []string
 	err     error // returned by Restart, Stop, Scale and Attach when set
 	block   chan struct{}
@@ -76,10 +75,10 @@ func newFakeBackend(t testing.TB) *fakeBackend {
 	return &fakeBackend{
 		mux:   mux,
 		types: []string{"web", "worker", "clock"},
-		procs: []runner.Status{
-			{Name: "web.1", Type: "web", PID: 101, State: runner.Running, Uptime: 1500 * time.Millisecond, Port: 5000, Ready: true},
-			{Name: "web.2", Type: "web", PID: 102, State: runner.Running, Uptime: 2 * time.Second, Restarts: 3, Port: 5001},
-			{Name: "worker.1", Type: "worker", State: runner.Stopped, Port: 5100},
+		procs: []Status{
+			{Name: "web.1", Type: "web", PID: 101, State: "running", Uptime: 1500 * time.Millisecond, Port: 5000, Ready: true},
+			{Name: "web.2", Type: "web", PID: 102, State: "running", Uptime: 2 * time.Second, Restarts: 3, Port: 5001},
+			{Name: "worker.1", Type: "worker", State: "stopped", Port: 5100},
 		},
 	}
 }
@@ -101,11 +100,11 @@ func (b *fakeBackend) Calls() []string {
 	return append([]string(nil), b.calls...)
 }
 
-func (b *fakeBackend) Status() ([]runner.Status, error) {
+func (b *fakeBackend) Status() ([]Status, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.calls = append(b.calls, "status")
-	return append([]runner.Status(nil), b.procs...), nil
+	return append([]Status(nil), b.procs...), nil
 }
 
 func (b *fakeBackend) Types() []string { return b.types }
@@ -154,7 +153,7 @@ type fakeAttachment struct {
 
 	mu     sync.Mutex
 	input  bytes.Buffer
-	sizes  []runner.WindowSize
+	sizes  []WindowSize
 	closed bool
 	got    chan struct{} // signalled on input or resize
 }
@@ -193,7 +192,7 @@ func (a *fakeAttachment) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (a *fakeAttachment) Resize(size runner.WindowSize) error {
+func (a *fakeAttachment) Resize(size WindowSize) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.sizes = append(a.sizes, size)
@@ -212,10 +211,10 @@ func (a *fakeAttachment) Close() error {
 	return nil
 }
 
-func (a *fakeAttachment) state() (input string, sizes []runner.WindowSize, closed bool) {
+func (a *fakeAttachment) state() (input string, sizes []WindowSize, closed bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.input.String(), append([]runner.WindowSize(nil), a.sizes...), a.closed
+	return a.input.String(), append([]WindowSize(nil), a.sizes...), a.closed
 }
 
 // serve starts a Server for b on a socket in a new directory; cleanup

@@ -13,16 +13,16 @@ import (
 	"time"
 
 	"github.com/proctor-run/proctor/procfile"
-	"github.com/proctor-run/proctor/runner"
 )
 
-// Backend is the running stack a Server controls; main wires a
-// runner.Runner and an output.Mux into it. Its methods are called from
+// Backend is the running stack a Server controls; proctor's command line
+// adapts a runner and an output.Mux to it. Its methods are called from
 // many goroutines at once. Calls in progress must return once the stack
-// has ended, since Server.Close waits for them.
+// has ended, since Server.Close waits for them. An error that wraps one of
+// the Err values below is answered with its code; any other with "failed".
 type Backend interface {
 	// Status returns a snapshot of every instance.
-	Status() ([]runner.Status, error)
+	Status() ([]Status, error)
 	// Types returns the Procfile's process types, in order.
 	Types() []string
 	// Restart restarts an instance or every instance of a type.
@@ -39,13 +39,45 @@ type Backend interface {
 	Logs(w io.Writer, filter func(name string) bool, color bool) (cancel func())
 }
 
-// Attachment is a terminal connection to one instance; *runner.Attachment
-// satisfies it. Write sends keystrokes; it must return once the instance
-// has ended.
+// Errors a Backend wraps to give a failure its response code.
+var (
+	// ErrUnknownName: a name is neither an instance nor a type
+	// ("unknown_name").
+	ErrUnknownName = errors.New("no such process")
+	// ErrNotTTY: the instance to attach to has no terminal ("not_tty").
+	ErrNotTTY = errors.New("not running in a terminal")
+	// ErrNotAlive: the instance to attach to has no process ("not_alive").
+	ErrNotAlive = errors.New("not running")
+	// ErrShuttingDown: the stack is shutting down ("shutting_down").
+	ErrShuttingDown = errors.New("proctor is shutting down")
+	// ErrNotRunning: the stack is not running ("not_running").
+	ErrNotRunning = errors.New("proctor is not running")
+)
+
+// Status is a snapshot of one instance, as a Backend reports it; the
+// server sends it to clients as a Process.
+type Status struct {
+	Name     string
+	Type     string
+	PID      int // 0 when no process runs
+	State    string
+	Uptime   time.Duration // since the current process started; 0 when none runs
+	Restarts int
+	Port     int // 0 when it has none
+	Ready    bool
+}
+
+// WindowSize is a terminal size in character cells.
+type WindowSize struct {
+	Rows, Cols uint16
+}
+
+// Attachment is a terminal connection to one instance. Write sends
+// keystrokes; it must return once the instance has ended.
 type Attachment interface {
 	io.Writer
 	// Resize sets the instance's window size.
-	Resize(size runner.WindowSize) error
+	Resize(size WindowSize) error
 	// Done is closed when the instance's terminal has closed and all its
 	// output has been written to the Attach writer.
 	Done() <-chan struct{}
@@ -301,15 +333,15 @@ func (s *Server) result(sc *serverConn, err error) {
 // codeOf maps a backend error to a response code.
 func codeOf(err error) string {
 	switch {
-	case errors.Is(err, runner.ErrUnknownName):
+	case errors.Is(err, ErrUnknownName):
 		return CodeUnknownName
-	case errors.Is(err, runner.ErrNotTTY):
+	case errors.Is(err, ErrNotTTY):
 		return CodeNotTTY
-	case errors.Is(err, runner.ErrNotAlive):
+	case errors.Is(err, ErrNotAlive):
 		return CodeNotAlive
-	case errors.Is(err, runner.ErrShuttingDown):
+	case errors.Is(err, ErrShuttingDown):
 		return CodeShuttingDown
-	case errors.Is(err, runner.ErrNotRunning):
+	case errors.Is(err, ErrNotRunning):
 		return CodeNotRunning
 	}
 	return CodeFailed
@@ -327,7 +359,7 @@ func (s *Server) status(sc *serverConn) {
 			Name:          st.Name,
 			Type:          st.Type,
 			PID:           st.PID,
-			State:         string(st.State),
+			State:         st.State,
 			UptimeSeconds: math.Round(st.Uptime.Seconds()*1000) / 1000,
 			Restarts:      st.Restarts,
 			Port:          st.Port,
@@ -367,7 +399,7 @@ func (s *Server) logsFilter(names []string) (func(string) bool, error) {
 	want := map[string]bool{}
 	for _, n := range names {
 		if !known[n] {
-			return nil, fmt.Errorf("%w %q (running: %s)", runner.ErrUnknownName, n, strings.Join(running, ", "))
+			return nil, fmt.Errorf("%w %q (running: %s)", ErrUnknownName, n, strings.Join(running, ", "))
 		}
 		want[n] = true
 	}
@@ -448,7 +480,7 @@ func (s *Server) attach(sc *serverConn, br *bufio.Reader, req Request) {
 		return
 	}
 	if req.Rows > 0 && req.Cols > 0 {
-		a.Resize(runner.WindowSize{Rows: req.Rows, Cols: req.Cols})
+		a.Resize(WindowSize{Rows: req.Rows, Cols: req.Cols})
 	}
 	err = s.answer(sc, &Response{})
 	if err == nil && !s.arm(sc, func(c *net.UnixConn) { c.SetDeadline(time.Time{}) }, nil) {
@@ -499,7 +531,7 @@ func pumpInput(br *bufio.Reader, a Attachment) {
 			}
 		case FrameResize:
 			if rows, cols, ok := parseResize(p); ok && rows > 0 && cols > 0 {
-				a.Resize(runner.WindowSize{Rows: rows, Cols: cols})
+				a.Resize(WindowSize{Rows: rows, Cols: cols})
 			}
 		}
 	}

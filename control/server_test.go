@@ -22,7 +22,6 @@ import (
 
 	"github.com/proctor-run/proctor/internal/syncbuf"
 	"github.com/proctor-run/proctor/procfile"
-	"github.com/proctor-run/proctor/runner"
 )
 
 func TestSocketIsPrivate(t *testing.T) {
@@ -188,11 +187,11 @@ func TestErrorsReachTheClient(t *testing.T) {
 		code string
 	}{
 		{errors.New(`no such process "wbe"`), CodeFailed},
-		{runner.ErrShuttingDown, CodeShuttingDown},
-		{runner.ErrNotRunning, CodeNotRunning},
-		{errors.Join(runner.ErrUnknownName, errors.New("x")), CodeUnknownName},
-		{errors.Join(runner.ErrNotTTY), CodeNotTTY},
-		{errors.Join(runner.ErrNotAlive), CodeNotAlive},
+		{ErrShuttingDown, CodeShuttingDown},
+		{ErrNotRunning, CodeNotRunning},
+		{errors.Join(ErrUnknownName, errors.New("x")), CodeUnknownName},
+		{errors.Join(ErrNotTTY), CodeNotTTY},
+		{errors.Join(ErrNotAlive), CodeNotAlive},
 	}
 	for _, tt := range tests {
 		b.mu.Lock()
@@ -453,7 +452,7 @@ func TestAttach(t *testing.T) {
 	fa := b.attach
 	b.mu.Unlock()
 	_, sizes, _ := fa.state()
-	assert.Equal(t, []runner.WindowSize{{Rows: 30, Cols: 100}}, sizes, "the initial size")
+	assert.Equal(t, []WindowSize{{Rows: 30, Cols: 100}}, sizes, "the initial size")
 
 	var out syncbuf.Buffer
 	type result struct {
@@ -476,7 +475,7 @@ func TestAttach(t *testing.T) {
 	}, "keystrokes and the resize")
 	in, sizes, _ := fa.state()
 	assert.Equal(t, string(big), in)
-	assert.Equal(t, runner.WindowSize{Rows: 40, Cols: 120}, sizes[1])
+	assert.Equal(t, WindowSize{Rows: 40, Cols: 120}, sizes[1])
 
 	fa.emit <- []byte("prompt> ")
 	fa.emit <- bytes.Repeat([]byte("o"), MaxFrame+1)

@@ -1,10 +1,13 @@
-package control
+package cli
+
+// The control server in front of a real runner: stackBackend, control's
+// server and client, and the runner together, in process.
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -19,40 +22,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/proctor-run/proctor/control"
 	"github.com/proctor-run/proctor/internal/syncbuf"
 	"github.com/proctor-run/proctor/output"
 	"github.com/proctor-run/proctor/procfile"
 	"github.com/proctor-run/proctor/runner"
 )
 
-// runnerBackend serves a real runner and output.Mux, as proctor start does.
-type runnerBackend struct {
-	r     *runner.Runner
-	mux   *output.Mux
-	types []string
-}
-
-func (b runnerBackend) Status() ([]runner.Status, error)        { return b.r.Status() }
-func (b runnerBackend) Types() []string                         { return b.types }
-func (b runnerBackend) Restart(name string) error               { return b.r.Restart(name) }
-func (b runnerBackend) Stop(name string) error                  { return b.r.Stop(name) }
-func (b runnerBackend) Scale(counts []procfile.TypeCount) error { return b.r.Scale(counts) }
-
-func (b runnerBackend) Attach(name string, out io.Writer) (Attachment, error) {
-	a, err := b.r.Attach(name, out)
-	if err != nil {
-		return nil, err
-	}
-	return a, nil
-}
-
-func (b runnerBackend) Logs(w io.Writer, filter func(string) bool, color bool) func() {
-	return b.mux.Subscribe(w, filter, color)
-}
-
 // liveStack is a runner with a control server, started by startLiveStack.
 type liveStack struct {
-	client *Client
+	client *control.Client
 	out    *syncbuf.Buffer
 	token  string
 }
@@ -76,9 +55,9 @@ func startLiveStack(t *testing.T, text string, opts runner.Options) *liveStack {
 	opts.Timeout = 2 * time.Second
 	r, err := runner.New(opts)
 	require.NoError(t, err)
-	s, err := Listen(filepath.Join(t.TempDir(), "p.sock"), runnerBackend{r: r, mux: mux, types: procfile.Names(entries)})
+	s, err := control.Listen(filepath.Join(t.TempDir(), "p.sock"), stackBackend{r: r, mux: mux, types: procfile.Names(entries)})
 	require.NoError(t, err)
-	st.client = &Client{Path: s.Path()}
+	st.client = &control.Client{Path: s.Path()}
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
@@ -137,7 +116,7 @@ func (st *liveStack) processes() map[int]int {
 }
 
 // consistent reports why the status disagrees with /proc, or "".
-func consistent(stack Stack, procs map[int]int) string {
+func consistent(stack control.Stack, procs map[int]int) string {
 	byType := map[string][]int{}
 	pids := map[int]bool{}
 	for _, p := range stack.Processes {
@@ -171,8 +150,9 @@ func consistent(stack Stack, procs map[int]int) string {
 // shuts the stack down.
 func TestConcurrentClients(t *testing.T) {
 	st := startLiveStack(t, "web: sleep 1000\nworker: sleep 1000\nclock: sleep 1000\n", runner.Options{})
-	ctx := testContext(t, 60*time.Second)
-	waitUntil(t, 10*time.Second, func() bool {
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	waitFor(t, 10*time.Second, func() bool {
 		s, err := st.client.Status(ctx)
 		return err == nil && consistent(s, st.processes()) == ""
 	}, "the stack to start")
@@ -223,4 +203,19 @@ func TestConcurrentClients(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	assert.NotContains(t, st.out.String(), "sending SIGTERM to all processes")
+}
+
+// TestControlErr: a runner error reaches the control server with its
+// message, matching control's error of the same meaning, which gives the
+// answer its code.
+func TestControlErr(t *testing.T) {
+	for _, p := range runnerToControl {
+		err := controlErr(fmt.Errorf("%w %q", p.runner, "wbe"))
+		assert.ErrorIs(t, err, p.control)
+		assert.ErrorIs(t, err, p.runner)
+		assert.Equal(t, fmt.Sprintf("%v %q", p.runner, "wbe"), err.Error())
+	}
+	plain := errors.New("boom")
+	assert.Equal(t, plain, controlErr(plain))
+	assert.NoError(t, controlErr(nil))
 }
