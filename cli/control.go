@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 
 	"github.com/proctor-run/proctor/control"
 	"github.com/proctor-run/proctor/output"
@@ -147,11 +146,13 @@ func serveControl(h *host, flag string, a *app, r *runner.Runner, mux *output.Mu
 			fmt.Fprintf(h.stderr, "proctor: running inside the proctor stack on %s: this inner stack has no control socket (give it one with --socket)\n", path)
 			return func() {}, nil
 		}
+		var named bool
+		err, named = withSocketFlag(err)
 		if errors.As(err, &inUse) || explicit {
 			return nil, &exitError{exitUsage, err}
 		}
 		hint := ""
-		if !strings.Contains(err.Error(), "--socket") {
+		if !named {
 			hint = "; --socket chooses another"
 		}
 		fmt.Fprintf(h.stderr, "proctor: %v\nproctor: runtime control is off: ps, restart, stop, scale, logs and attach will not work%s\n", err, hint)
@@ -167,3 +168,24 @@ func serveControl(h *host, flag string, a *app, r *runner.Runner, mux *output.Mu
 		<-served
 	}, nil
 }
+
+// withSocketFlag completes an error of control.Listen that says to choose
+// another path with the flag that does it: "... with --socket". named
+// reports whether it did.
+func withSocketFlag(err error) (_ error, named bool) {
+	var tooLong *control.PathTooLongError
+	if errors.As(err, &tooLong) || errors.Is(err, control.ErrNotSocket) || errors.Is(err, control.ErrOtherUsersSocket) {
+		return &hintError{err: err, hint: " with --socket"}, true
+	}
+	return err, false
+}
+
+// hintError is err with hint added to its message.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return e.err.Error() + e.hint }
+
+func (e *hintError) Unwrap() error { return e.err }

@@ -219,3 +219,23 @@ func TestControlErr(t *testing.T) {
 	assert.Equal(t, plain, controlErr(plain))
 	assert.NoError(t, controlErr(nil))
 }
+
+// TestListenErrorsNameTheFlag: an error of control.Listen that says to
+// choose another path names --socket, as start reports it.
+func TestListenErrorsNameTheFlag(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.sock")
+	require.NoError(t, os.WriteFile(path, []byte("data"), 0o644))
+	_, err := control.Listen(path, stackBackend{})
+	require.Error(t, err)
+	got, named := withSocketFlag(err)
+	assert.True(t, named)
+	assert.Equal(t, "control socket "+path+": "+path+" exists and is not a socket; remove it, or choose another path with --socket", got.Error())
+	assert.ErrorIs(t, got, control.ErrNotSocket)
+
+	missing := filepath.Join(t.TempDir(), "missing", "p.sock")
+	_, err = control.Listen(missing, stackBackend{})
+	require.Error(t, err)
+	got, named = withSocketFlag(err)
+	assert.False(t, named)
+	assert.Equal(t, err, got)
+}

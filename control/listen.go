@@ -33,6 +33,45 @@ func (e *InUseError) Error() string {
 // Unwrap returns why the pid is unknown, or nil.
 func (e *InUseError) Unwrap() error { return e.Err }
 
+// PathTooLongError is returned (wrapped) by Listen when the socket path is
+// longer than the system takes.
+type PathTooLongError struct {
+	Path string
+	// Max is the longest path, in bytes, that Listen can take for Path.
+	Max int
+}
+
+// Error says how long a path may be.
+func (e *PathTooLongError) Error() string {
+	return fmt.Sprintf("the path is too long for a socket: choose one of at most %d bytes", e.Max)
+}
+
+// Errors matched (errors.Is) by what Listen returns when the path is
+// taken by a file it must not replace.
+var (
+	// ErrNotSocket: the file at the path is not a socket.
+	ErrNotSocket = errors.New("not a socket")
+	// ErrOtherUsersSocket: the socket at the path belongs to another user.
+	ErrOtherUsersSocket = errors.New("a socket of another user")
+)
+
+// takenError is an error about the file at a socket path: msg, matching
+// kind and wrapping err.
+type takenError struct {
+	msg  string
+	kind error
+	err  error
+}
+
+func (e *takenError) Error() string { return e.msg }
+
+func (e *takenError) Unwrap() []error {
+	if e.err == nil {
+		return []error{e.kind}
+	}
+	return []error{e.kind, e.err}
+}
+
 // maxSocketPath is the longest socket path the system takes (sun_path
 // less its terminating zero): 107 bytes on Linux, 103 on macOS.
 var maxSocketPath = len(syscall.RawSockaddrUnix{}.Path) - 1
@@ -53,7 +92,7 @@ func listen(path string) (*net.UnixListener, os.FileInfo, error) {
 	defer os.RemoveAll(tmp)
 	bound := filepath.Join(tmp, "s")
 	if len(bound) > maxSocketPath {
-		return nil, nil, fmt.Errorf("the path is too long for a socket: choose one of at most %d bytes with --socket", maxSocketPath-(len(bound)-len(path)))
+		return nil, nil, &PathTooLongError{Path: path, Max: maxSocketPath - (len(bound) - len(path))}
 	}
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: bound, Net: "unix"})
 	if err != nil {
@@ -119,7 +158,7 @@ func clearStale(path string) error {
 		return err
 	}
 	if fi.Mode().Type() != fs.ModeSocket {
-		return fmt.Errorf("%s exists and is not a socket; remove it, or choose another path with --socket", path)
+		return &takenError{msg: path + " exists and is not a socket; remove it, or choose another path", kind: ErrNotSocket}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
 	defer cancel()
@@ -139,7 +178,7 @@ func clearStale(path string) error {
 	case errors.Is(err, ErrNoProctor):
 		return nil // gone meanwhile
 	case errors.Is(err, syscall.EACCES):
-		return fmt.Errorf("%s is a socket of another user (%w); choose another path with --socket", path, err)
+		return &takenError{msg: fmt.Sprintf("%s is a socket of another user (%v); choose another path", path, err), kind: ErrOtherUsersSocket, err: err}
 	default:
 		return &InUseError{Path: path, Err: err}
 	}

@@ -124,7 +124,9 @@ type serverConn struct {
 // Listen creates the control socket at path (see the package doc for how
 // it stays private, and how a stale socket is replaced) and returns a
 // Server that will serve b on it. It returns an *InUseError when a live
-// proctor serves the socket already.
+// proctor serves the socket already, and an error matching
+// *PathTooLongError, ErrNotSocket or ErrOtherUsersSocket when the path
+// cannot be used: the caller says how to choose another.
 func Listen(path string, b Backend) (*Server, error) {
 	l, ident, err := listen(path)
 	if err != nil {

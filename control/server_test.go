@@ -119,6 +119,8 @@ func TestNotASocketIsLeftAlone(t *testing.T) {
 	_, err := Listen(path, newFakeBackend(t))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "exists and is not a socket")
+	assert.ErrorIs(t, err, ErrNotSocket)
+	assert.NotContains(t, err.Error(), "--", "the caller names its flag")
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
 	assert.Equal(t, "data", string(data))
@@ -138,6 +140,12 @@ func TestSocketPathTooLong(t *testing.T) {
 	_, err := Listen(path, newFakeBackend(t))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "the path is too long for a socket: choose one of at most ")
+	var tooLong *PathTooLongError
+	if assert.ErrorAs(t, err, &tooLong) {
+		assert.Equal(t, path, tooLong.Path)
+		assert.Less(t, tooLong.Max, len(path))
+		assert.NotContains(t, err.Error(), "--", "the caller names its flag")
+	}
 	_, err = (&Client{Path: path + strings.Repeat("x", 10)}).Status(testContext(t, 5*time.Second))
 	assert.ErrorContains(t, err, "the path is too long for a socket")
 	entries, err := os.ReadDir(long)
