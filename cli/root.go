@@ -65,8 +65,23 @@ type host struct {
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 	h := &host{stdin: stdin, stdout: stdout, stderr: stderr, sigs: sigs, getenv: os.Getenv, environ: os.Environ}
 	root := newRootCmd(h)
+	// Cobra refuses a command line it cannot map to a command (an unknown
+	// command; arguments to a command of cobra's own, such as completion
+	// bash, that takes none) before any hook of the command has run; what
+	// proctor's commands refuse is a *usageError already, and so are bad
+	// flags (SetFlagErrorFunc). No command but root has a persistent
+	// pre-run hook, so root's runs for every command.
+	hooked := false
+	preRun := root.PersistentPreRunE
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		hooked = true
+		return preRun(cmd, args)
+	}
 	root.SetArgs(args)
 	cmd, err := root.ExecuteC()
+	if err != nil && !hooked {
+		err = &usageError{err}
+	}
 	return exitCodeFor(err, cmd, stderr)
 }
 
@@ -84,7 +99,7 @@ func exitCodeFor(err error, cmd *cobra.Command, stderr io.Writer) int {
 		return ee.code
 	}
 	var ue *usageError
-	if errors.As(err, &ue) || isCobraUsage(err) {
+	if errors.As(err, &ue) {
 		path := "proctor"
 		if cmd != nil {
 			path = cmd.CommandPath()
@@ -94,11 +109,6 @@ func exitCodeFor(err error, cmd *cobra.Command, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "proctor: %v\n", err)
 	return exitFail
-}
-
-// isCobraUsage recognises the errors cobra returns for an unknown command.
-func isCobraUsage(err error) bool {
-	return strings.HasPrefix(err.Error(), "unknown command ") || strings.HasPrefix(err.Error(), "unknown flag")
 }
 
 func newRootCmd(h *host) *cobra.Command {
