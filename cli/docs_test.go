@@ -20,7 +20,7 @@ var updateDocs = flag.Bool("update-docs", false, "regenerate docs/ (man pages an
 var docsDir = filepath.Join("..", "docs")
 
 // regenerate is the command that brings docs/ up to date.
-const regenerate = "go test -run TestDocsUpToDate -update-docs ./cli"
+const regenerate = "go test ./cli -run TestDocsUpToDate -update-docs"
 
 // docsDate is the date in the man pages' footer: fixed, so that the
 // generated files change only when the commands do.
@@ -46,7 +46,8 @@ func generateDocs(dir string) error {
 
 // TestDocsUpToDate fails when docs/ differs from what the command
 // definitions generate. Regenerate with (from the module root):
-// go test -run TestDocsUpToDate -update-docs ./cli
+// go test ./cli -run TestDocsUpToDate -update-docs (the package comes
+// first: go test would take a package after -update-docs for its value)
 func TestDocsUpToDate(t *testing.T) {
 	fresh := t.TempDir()
 	require.NoError(t, generateDocs(fresh))
