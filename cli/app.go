@@ -85,15 +85,13 @@ func (f *appFlags) completeTypes(_ *cobra.Command, args []string, toComplete str
 	return out, cobra.ShellCompDirectiveNoFileComp
 }
 
-// app is a loaded app: its Procfile entries, directory and environment.
+// app is a loaded app: where it is, and what its plan is made from (the
+// Procfile entries, the ports and the environment every child starts
+// from: proctor's own with the env files applied).
 type app struct {
 	procfilePath string
 	root         string
-	entries      []procfile.Entry
-	// environ is the environment every child starts from: proctor's own
-	// environment with the env files applied.
-	environ []string
-	ports   procfile.Ports
+	procfile.App
 }
 
 // load reads the Procfile and env files. With procfileOptional, a missing
@@ -112,14 +110,14 @@ func (f *appFlags) load(h *host, flags *pflag.FlagSet, procfileOptional bool) (*
 	case err != nil:
 		return nil, &exitError{exitUsage, err}
 	}
-	a.entries = entries
+	a.Entries = entries
 	vars, err := f.readEnv(h, a.root)
 	if err != nil {
 		return nil, &exitError{exitUsage, err}
 	}
-	a.environ = env.Environ(h.environ(), vars, !f.noEnvOverride)
+	a.Environ = env.Environ(h.environ(), vars, !f.noEnvOverride)
 	if flags.Lookup("port") != nil {
-		a.ports, err = f.resolvePorts(flags, a.environ)
+		a.Ports, err = f.resolvePorts(flags, a.Environ)
 		if err != nil {
 			return nil, &exitError{exitUsage, err}
 		}
@@ -127,11 +125,15 @@ func (f *appFlags) load(h *host, flags *pflag.FlagSet, procfileOptional bool) (*
 	return a, nil
 }
 
-// resolvePorts picks the base port: -p, else $PORT, else 5000.
+// resolvePorts picks the base port: -p, else $PORT, else 5000. A command
+// without the port flags (check) gets the defaults.
 func (f *appFlags) resolvePorts(flags *pflag.FlagSet, environ []string) (procfile.Ports, error) {
-	p := procfile.Ports{Base: procfile.DefaultPort, Step: f.portStep}
+	p := procfile.Ports{Base: procfile.DefaultPort, Step: procfile.DefaultPortStep}
+	if flags.Lookup("port-step") != nil {
+		p.Step = f.portStep
+	}
 	switch {
-	case flags.Changed("port"):
+	case flags.Lookup("port") != nil && flags.Changed("port"):
 		p.Base = f.port
 	default:
 		if v, ok := env.Lookup(environ, "PORT"); ok && v != "" {
@@ -149,6 +151,15 @@ func (f *appFlags) resolvePorts(flags *pflag.FlagSet, environ []string) (procfil
 		return p, fmt.Errorf("--port-step %d is negative", p.Step)
 	}
 	return p, nil
+}
+
+// withPortHint adds to a port out of range the flags that change it.
+func withPortHint(err error) error {
+	var outside *procfile.PortRangeError
+	if errors.As(err, &outside) {
+		return fmt.Errorf("%w: choose another base with -p or step with --port-step", err)
+	}
+	return err
 }
 
 // configAliases maps foreman's older key names to proctor's flags.

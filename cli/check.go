@@ -7,7 +7,9 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/proctor-run/proctor/env"
 	"github.com/proctor-run/proctor/procfile"
 )
 
@@ -24,7 +26,7 @@ file and line. Prints "valid procfile detected (TYPES)" and exits 0 when all
 is well; prints each problem on stderr and exits 1 otherwise.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			entries, problems := checkApp(h, &flags, formation, cmd.Flags().Changed("formation"))
+			entries, problems := checkApp(h, &flags, cmd.Flags(), formation)
 			if len(problems) > 0 {
 				for _, p := range problems {
 					fmt.Fprintln(h.stderr, p)
@@ -42,8 +44,10 @@ is well; prints each problem on stderr and exits 1 otherwise.`,
 
 // checkApp returns every problem found in the Procfile, the env files and the
 // formation, each naming its file and line where there is one, and the
-// entries it could read.
-func checkApp(h *host, f *appFlags, formation string, withFormation bool) ([]procfile.Entry, []error) {
+// entries it could read. When those read well it plans the formation, as
+// start would with no -p, so a PORT that start would refuse, or a formation
+// whose ports run past 65535, is a problem too.
+func checkApp(h *host, f *appFlags, flags *pflag.FlagSet, formation string) ([]procfile.Entry, []error) {
 	var problems []error
 	path, root := f.paths()
 	entries, err := procfile.ParseFile(path)
@@ -53,17 +57,34 @@ func checkApp(h *host, f *appFlags, formation string, withFormation bool) ([]pro
 	case err != nil:
 		problems = append(problems, unjoin(err)...)
 	}
-	if _, err := f.readEnv(h, root); err != nil {
+	vars, err := f.readEnv(h, root)
+	if err != nil {
 		problems = append(problems, err)
 	}
-	if withFormation && len(entries) > 0 {
-		fm, err := procfile.ParseFormation(formation)
-		if err == nil {
-			_, err = procfile.Resolve(entries, &fm, nil)
-		}
+	if len(entries) == 0 {
+		return entries, problems
+	}
+	var fm *procfile.Formation
+	if flags.Changed("formation") {
+		parsed, err := procfile.ParseFormation(formation)
 		if err != nil {
-			problems = append(problems, err)
+			return entries, append(problems, err)
 		}
+		fm = &parsed
+	}
+	counts, err := procfile.Resolve(entries, fm, nil)
+	if err != nil {
+		return entries, append(problems, err)
+	}
+	if len(problems) > 0 {
+		return entries, problems // the plan would be made of what failed
+	}
+	app := procfile.App{Entries: entries, Environ: env.Environ(h.environ(), vars, !f.noEnvOverride)}
+	if app.Ports, err = f.resolvePorts(flags, app.Environ); err == nil {
+		_, err = app.Plan(counts)
+	}
+	if err != nil {
+		problems = append(problems, withPortHint(err))
 	}
 	return entries, problems
 }

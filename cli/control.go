@@ -139,7 +139,7 @@ func stackSocket(h *host, flag, root string) string {
 // it, after a warning.
 func serveControl(h *host, flag string, a *app, r *runner.Runner, mux *output.Mux) (stop func(), err error) {
 	path, explicit := socketPath(h, flag, a.root)
-	srv, err := control.Listen(path, stackBackend{r: r, mux: mux, types: procfile.Names(a.entries)})
+	srv, err := control.Listen(path, stackBackend{r: r, mux: mux, types: procfile.Names(a.Entries)})
 	if err != nil {
 		var inUse *control.InUseError
 		if errors.As(err, &inUse) && flag == "" && h.getenv(stackSocketEnv) == stackSocket(h, flag, a.root) {

@@ -44,13 +44,10 @@ func startLiveStack(t *testing.T, text string, opts runner.Options) *liveStack {
 	require.NoError(t, err)
 	st := &liveStack{out: &syncbuf.Buffer{}, token: fmt.Sprintf("CONTROL_TEST_TOKEN=%s-%d", t.Name(), time.Now().UnixNano())}
 	mux := output.New(st.out, output.Options{NoTimestamp: true})
-	opts.Entries = entries
-	if opts.Counts == nil {
-		opts.Counts = slices.Repeat([]int{1}, len(entries))
-	}
-	opts.Ports = procfile.Ports{Base: 47000, Step: 100}
+	opts.App = procfile.App{Entries: entries, Ports: procfile.Ports{Base: 47000, Step: 100}, Environ: append(os.Environ(), st.token)}
+	opts.Plan, err = opts.App.Plan(slices.Repeat([]int{1}, len(entries)))
+	require.NoError(t, err)
 	opts.Dir = t.TempDir()
-	opts.Environ = append(os.Environ(), st.token)
 	opts.Output = mux
 	opts.Timeout = 2 * time.Second
 	r, err := runner.New(opts)

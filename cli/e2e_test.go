@@ -163,6 +163,17 @@ func TestCheck(t *testing.T) {
 				"formation: unknown process type \"clock\" (the Procfile has web)\n"},
 		},
 		{
+			name:  "a PORT that start would refuse",
+			files: map[string]string{"Procfile": twoTypes, ".env": "PORT=abc\n"},
+			want:  result{Code: 1, Stderr: "PORT=\"abc\" in the environment is not a port number (1-65535)\n"},
+		},
+		{
+			name:  "a formation whose ports run past 65535",
+			files: map[string]string{"Procfile": twoTypes, ".env": "PORT=65500\n"},
+			args:  []string{"-m", "worker=1"},
+			want:  result{Code: 1, Stderr: "worker.1 would get port 65600, outside 1-65535: choose another base with -p or step with --port-step\n"},
+		},
+		{
 			name:  "an argument is a usage error",
 			files: map[string]string{"Procfile": twoTypes},
 			args:  []string{"web"},

@@ -181,7 +181,8 @@ func exportInput(h *host, flags *appFlags, cmd *cobra.Command, formation string)
 	if err != nil {
 		return in, "", &exitError{exitUsage, err}
 	}
-	ports, err := flags.resolvePorts(cmd.Flags(), env.Environ(nil, vars, true))
+	environ := env.Environ(nil, vars, true)
+	ports, err := flags.resolvePorts(cmd.Flags(), environ)
 	if err != nil {
 		return in, "", &exitError{exitUsage, err}
 	}
@@ -197,9 +198,9 @@ func exportInput(h *host, flags *appFlags, cmd *cobra.Command, formation string)
 	if err != nil {
 		return in, "", usageErrorf("%v", err)
 	}
-	instances, err := procfile.Plan(entries, counts, ports)
+	instances, err := procfile.App{Entries: entries, Ports: ports, Environ: environ}.Plan(counts)
 	if err != nil {
-		return in, "", &exitError{exitUsage, err}
+		return in, "", &exitError{exitUsage, withPortHint(err)}
 	}
-	return export.Input{Entries: entries, Instances: instances, Env: vars}, abs, nil
+	return export.Input{Entries: entries, Instances: instances}, abs, nil
 }

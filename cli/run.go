@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -47,7 +46,7 @@ command's own, and its exit code is proctor's (127 when it is not found,
 			if err != nil {
 				return err
 			}
-			environ := env.Set(a.environ, "PORT", strconv.Itoa(a.ports.Base))
+			environ := a.OneOffEnv()
 			argv := commandLine(a, args)
 			path, err := lookPath(argv[0], a.root, environ)
 			if err != nil {
@@ -74,7 +73,7 @@ command's own, and its exit code is proctor's (127 when it is not found,
 // commandLine turns run's arguments into the argv to execute.
 func commandLine(a *app, args []string) []string {
 	if len(args) == 1 {
-		for _, e := range a.entries {
+		for _, e := range a.Entries {
 			if e.Name == args[0] {
 				return []string{"/bin/sh", "-c", e.Command}
 			}

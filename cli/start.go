@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -134,15 +135,24 @@ func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error 
 		}
 		formation, given, types = fm, true, nil
 	}
-	counts, err := resolveCounts(a.entries, formation, given, types)
+	counts, err := resolveCounts(a.Entries, formation, given, types)
 	if err != nil {
 		return err
 	}
-	if startsNothing(a.entries, counts, f.noRelease) {
+	// Every instance can find the stack it runs in (a nested start does).
+	a.Environ = env.Set(a.Environ, stackSocketEnv, stackSocket(h, f.socket, a.root))
+	plan, err := a.Plan(counts)
+	if err != nil {
+		return &exitError{exitUsage, withPortHint(err)}
+	}
+	if f.noRelease {
+		plan = slices.DeleteFunc(plan, func(in procfile.Instance) bool { return in.Type == procfile.ReleaseType })
+	}
+	if len(plan) == 0 {
 		return usageErrorf("%w (every count is 0)", runner.ErrEmptyFormation)
 	}
 	for _, list := range [][]string{f.canDie, f.restart} {
-		if err := checkTypes(a.entries, list); err != nil {
+		if err := checkTypes(a.Entries, list); err != nil {
 			return err
 		}
 	}
@@ -157,18 +167,15 @@ func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error 
 		NoPrefix:    f.noPrefix,
 	})
 	opts := runner.Options{
-		Entries:   a.entries,
-		Counts:    counts,
-		Ports:     a.ports,
-		Dir:       a.root,
-		Environ:   env.Set(a.environ, stackSocketEnv, stackSocket(h, f.socket, a.root)),
-		Timeout:   time.Duration(f.timeout),
-		CanDie:    f.canDie,
-		Restart:   f.restart,
-		NoRelease: f.noRelease,
-		TTY:       f.tty,
-		Guardian:  guardianArgv(time.Duration(f.timeout)),
-		Output:    mux,
+		App:      a.App,
+		Plan:     plan,
+		Dir:      a.root,
+		Timeout:  time.Duration(f.timeout),
+		CanDie:   f.canDie,
+		Restart:  f.restart,
+		TTY:      f.tty,
+		Guardian: guardianArgv(time.Duration(f.timeout)),
+		Output:   mux,
 	}
 	if f.tty {
 		opts.WindowSize = terminalSize(h)
@@ -182,7 +189,7 @@ func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error 
 		mux.Close()
 		return err
 	}
-	warnBusyPorts(a, counts, mux)
+	warnBusyPorts(plan, mux)
 	stopSignals := forwardSignals(h.sigs, r)
 	err = r.Run(context.Background())
 	stopSignals()
@@ -210,12 +217,8 @@ func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error 
 
 // warnBusyPorts warns about each assigned port that something already
 // holds: the instance will likely fail to bind it.
-func warnBusyPorts(a *app, counts []int, mux *output.Mux) {
-	insts, err := procfile.Plan(a.entries, counts, a.ports)
-	if err != nil {
-		return // runner.New has accepted the same plan; nothing to warn about
-	}
-	for _, in := range insts {
+func warnBusyPorts(plan []procfile.Instance, mux *output.Mux) {
+	for _, in := range plan {
 		if in.Port > 0 && runner.PortInUse(in.Port) {
 			mux.System(fmt.Sprintf("%s: port %d is already in use; choose another base port with -p", in.Name, in.Port))
 		}
@@ -255,17 +258,6 @@ func forwardSignals(sigs <-chan os.Signal, r *runner.Runner) (stop func()) {
 		close(done)
 		<-finished
 	}
-}
-
-// startsNothing reports whether the counts start no instance (a release
-// skipped with --no-release counts for nothing).
-func startsNothing(entries []procfile.Entry, counts []int, noRelease bool) bool {
-	for i, n := range counts {
-		if n > 0 && !(noRelease && entries[i].Name == procfile.ReleaseType) {
-			return false
-		}
-	}
-	return true
 }
 
 // formationArgs reads arguments written as a formation, the way

@@ -221,11 +221,7 @@ func (c *Client) Stop(ctx context.Context, name string) error {
 // Scale sets the number of instances of each type named, and returns once
 // new instances have started and surplus ones have exited.
 func (c *Client) Scale(ctx context.Context, counts []procfile.TypeCount) error {
-	req := Request{Command: CmdScale}
-	for _, tc := range counts {
-		req.Formation = append(req.Formation, TypeCount{Type: tc.Type, Count: tc.Count})
-	}
-	_, err := c.call(ctx, req)
+	_, err := c.call(ctx, Request{Command: CmdScale, Formation: counts})
 	return err
 }
 

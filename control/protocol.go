@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/proctor-run/proctor/procfile"
 )
 
 // Version is the protocol version this package speaks.
@@ -73,19 +75,13 @@ type Request struct {
 	// Names filters logs: instances or types; none means all.
 	Names []string `json:"names,omitempty"`
 	// Formation is what scale sets.
-	Formation []TypeCount `json:"formation,omitempty"`
+	Formation []procfile.TypeCount `json:"formation,omitempty"`
 	// Color asks logs for colored lines.
 	Color bool `json:"color,omitempty"`
 	// Rows and Cols are the window size of an attaching terminal; zero
 	// when unknown.
 	Rows uint16 `json:"rows,omitempty"`
 	Cols uint16 `json:"cols,omitempty"`
-}
-
-// TypeCount is the number of instances scale gives a process type.
-type TypeCount struct {
-	Type  string `json:"type"`
-	Count int    `json:"count"`
 }
 
 // Response is one response line.

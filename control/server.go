@@ -371,12 +371,8 @@ func (s *Server) status(sc *serverConn) {
 	s.answer(sc, &Response{Processes: procs, Types: s.backend.Types()})
 }
 
-func (s *Server) scale(sc *serverConn, formation []TypeCount) {
-	counts := make([]procfile.TypeCount, len(formation))
-	for i, tc := range formation {
-		counts[i] = procfile.TypeCount{Type: tc.Type, Count: tc.Count}
-	}
-	s.result(sc, s.backend.Scale(counts))
+func (s *Server) scale(sc *serverConn, formation []procfile.TypeCount) {
+	s.result(sc, s.backend.Scale(formation))
 }
 
 // logsFilter builds the filter of a logs request: names are instances or

@@ -3,13 +3,14 @@
 // program group, runit service directories, launchd property lists, a
 // Compose file or Kubernetes objects.
 //
-// Render computes every file in memory from an Input (the Procfile entries,
-// the instances procfile.Plan lists and the env files' variables) and
+// Render computes every file in memory from an Input (the Procfile entries
+// and the instances procfile.App.Plan lists, each with its environment) and
 // Options, and fails with an *Error, before anything is written, when a
 // value cannot be held by the target format (a newline in a supervisord
-// environment, say). WriteFiles then puts the files into a directory. Only
-// the env files' variables and each instance's PORT and PS go into an
-// export, never the environment of the machine that exports.
+// environment, say). WriteFiles then puts the files into a directory. The
+// instances' environments are what the units set: proctor export plans them
+// from the env files' variables alone, so the environment of the machine
+// that exports never goes into an export.
 //
 // # Templates
 //

@@ -14,7 +14,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/proctor-run/proctor/env"
 	"github.com/proctor-run/proctor/procfile"
 )
 
@@ -44,16 +43,16 @@ func SingleFile(format string) bool {
 // own shutdown.
 const DefaultTimeout = 5 * time.Second
 
-// Input is the app to export: its Procfile entries, the instances of the
-// formation (from procfile.Plan) and the env files' variables. The exporting
-// machine's own environment is never part of an export.
+// Input is the app to export: its Procfile entries and the instances of the
+// formation, as procfile.App.Plan lists them, each with its environment.
+// That environment is what the units set: plan it from the env files'
+// variables alone (procfile.App.Environ), since the exporting machine's own
+// environment is never part of an export.
 type Input struct {
 	// Entries are the Procfile entries in Procfile order.
 	Entries []procfile.Entry
-	// Instances are the instances to export, as procfile.Plan lists them.
+	// Instances are the instances to export, in plan order.
 	Instances []procfile.Instance
-	// Env holds the variables read from the env files.
-	Env env.Vars
 }
 
 // Options configure an export. Zero values take the defaults documented on
@@ -134,6 +133,38 @@ func varWhat(name string) string {
 // cmdWhat names the command of a process type in an Error.
 func cmdWhat(typ string) string {
 	return fmt.Sprintf("command of %q (Procfile)", typ)
+}
+
+// varProblem says what no format can hold in a variable, or "".
+func varProblem(name, value string) string {
+	switch {
+	case !validEnvName(name):
+		return "is not a portable variable name: use letters, digits and '_', not starting with a digit"
+	case !utf8.ValidString(value):
+		return "holds bytes that are not UTF-8"
+	}
+	return ""
+}
+
+// instanceVars splits an instance's environment (from the plan) into the
+// variables it shares with the others, sorted by name, and its own PORT and
+// PS, in that order: the order every format writes them in.
+func instanceVars(environ []string) (shared, own []Var, _ *Error) {
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		if problem := varProblem(k, v); problem != "" {
+			return nil, nil, &Error{What: varWhat(k), Problem: problem}
+		}
+		if k == "PORT" || k == "PS" {
+			own = append(own, Var{Name: k, Value: v})
+			continue
+		}
+		shared = append(shared, Var{Name: k, Value: v})
+	}
+	byName := func(a, b Var) int { return strings.Compare(a.Name, b.Name) }
+	slices.SortStableFunc(shared, byName)
+	slices.SortFunc(own, byName) // PORT, then PS
+	return shared, own, nil
 }
 
 // Data is what every template receives as ".". Per-instance templates get
@@ -308,22 +339,14 @@ func newData(format string, f format, in Input, opts Options) (*Data, error) {
 		exposed[t] = true
 	}
 
-	names := make([]string, 0, len(in.Env))
-	for k := range in.Env {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	for _, k := range names {
-		if !validEnvName(k) {
-			return nil, bad(varWhat(k), "is not a portable variable name: use letters, digits and '_', not starting with a digit")
+	if len(in.Instances) > 0 {
+		// Every instance starts from the same environment: the env
+		// files' variables, shared by the units where a format can.
+		shared, _, err := instanceVars(in.Instances[0].Env)
+		if err != nil {
+			return nil, bad(err.What, "%s", err.Problem)
 		}
-		if !utf8.ValidString(in.Env[k]) {
-			return nil, bad(varWhat(k), "holds bytes that are not UTF-8")
-		}
-		if k == "PORT" || k == "PS" {
-			continue // each instance gets its own
-		}
-		d.Env = append(d.Env, Var{Name: k, Value: in.Env[k]})
+		d.Env = shared
 	}
 
 	byType := map[string]*Type{}
@@ -341,7 +364,11 @@ func newData(format string, f format, in Input, opts Options) (*Data, error) {
 			Release: pi.Type == procfile.ReleaseType,
 			Exposed: exposed[pi.Type],
 		}
-		inst.Env = append(slices.Clone(d.Env), Var{"PORT", fmt.Sprint(pi.Port)}, Var{"PS", pi.Name})
+		shared, own, err := instanceVars(pi.Env)
+		if err != nil {
+			return nil, bad(err.What, "%s", err.Problem)
+		}
+		inst.Env = append(shared, own...)
 		d.Instances = append(d.Instances, inst)
 		if inst.Release {
 			if d.Release != nil {

@@ -34,11 +34,7 @@ func sampleInput(t *testing.T) Input {
 	if err != nil {
 		t.Fatal(err)
 	}
-	instances, err := procfile.Plan(entries, counts, procfile.Ports{Base: 5000, Step: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return Input{Entries: entries, Instances: instances, Env: vars}
+	return planned(t, entries, counts, vars)
 }
 
 var sampleOptions = Options{
@@ -112,8 +108,8 @@ func TestRenderErrors(t *testing.T) {
 		{"bad app", Systemd, func(_ *Input, o *Options) { o.App = "my app" }, `export systemd: app name "my app" may hold only letters, digits, '_', '-' and '.', and must start with a letter or digit (choose one with -a)`},
 		{"relative root", Systemd, func(_ *Input, o *Options) { o.Root = "srv" }, `export systemd: root "srv" is not an absolute path`},
 		{"expose unknown", Compose, func(_ *Input, o *Options) { o.Expose = []string{"wrker"} }, `export compose: --expose "wrker" is not a process type of the Procfile (it has release, web, worker, clock_tick)`},
-		{"bad name", Systemd, func(in *Input, _ *Options) { in.Env = env.Vars{"A.B": "1"} }, `export systemd: variable "A.B" (env files) is not a portable variable name: use letters, digits and '_', not starting with a digit`},
-		{"not utf-8", Runit, func(in *Input, _ *Options) { in.Env = env.Vars{"BIN": "\xff"} }, `export runit: variable "BIN" (env files) holds bytes that are not UTF-8`},
+		{"bad name", Systemd, func(in *Input, _ *Options) { *in = withVars(in, env.Vars{"A.B": "1"}) }, `export systemd: variable "A.B" (env files) is not a portable variable name: use letters, digits and '_', not starting with a digit`},
+		{"not utf-8", Runit, func(in *Input, _ *Options) { *in = withVars(in, env.Vars{"BIN": "\xff"}) }, `export runit: variable "BIN" (env files) holds bytes that are not UTF-8`},
 		{"newline in user", Supervisord, func(_ *Input, o *Options) { o.User = "a\nb" }, `export supervisord: user "a\nb" holds a line break or a NUL byte`},
 		{"trailing backslash root", Systemd, func(_ *Input, o *Options) { o.Root = `/srv/x\` }, `export systemd: setting "/srv/x\\" ends with a backslash, which systemd reads as a line continuation`},
 		{"no instances", Systemd, func(in *Input, _ *Options) { in.Instances = nil }, "export systemd: formation runs no instance: nothing to export"},
@@ -179,8 +175,7 @@ func TestUserTemplates(t *testing.T) {
 	}
 
 	// A value the user's template cannot hold is still an error naming it.
-	bad := in
-	bad.Env = env.Vars{"BAD": "a\nb"}
+	bad := withVars(&in, env.Vars{"BAD": "a\nb"})
 	_, err = Render(Supervisord, bad, opts)
 	if err == nil || err.Error() != `export supervisord: variable "BAD" (env files) holds a line break, which supervisord's configuration cannot hold` {
 		t.Errorf("Render: %v", err)
@@ -272,11 +267,12 @@ func FuzzRender(f *testing.F) {
 		if err != nil {
 			return
 		}
-		instances, err := procfile.Plan(entries, counts, procfile.Ports{Base: 5000, Step: 100})
+		vars := env.Vars{"VALUE": value}
+		instances, err := procfile.App{Entries: entries, Ports: procfile.Ports{Base: 5000, Step: 100}, Environ: env.Environ(nil, vars, true)}.Plan(counts)
 		if err != nil {
 			return
 		}
-		in := Input{Entries: entries, Instances: instances, Env: env.Vars{"VALUE": value}}
+		in := Input{Entries: entries, Instances: instances}
 		for _, format := range Formats() {
 			files, err := Render(format, in, sampleOptions)
 			if err != nil {

@@ -75,11 +75,20 @@ func planInput(t *testing.T, procfileText string, vars env.Vars, formation strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	instances, err := procfile.Plan(entries, counts, procfile.Ports{Base: 5000, Step: 100})
+	return planned(t, entries, counts, vars)
+}
+
+// planned is the export input of counts[i] instances of entry i, with
+// vars as the env files' variables, planned the way proctor export plans
+// them: the variables alone, ports from 5000 in steps of 100.
+func planned(t testing.TB, entries []procfile.Entry, counts []int, vars env.Vars) Input {
+	t.Helper()
+	app := procfile.App{Entries: entries, Ports: procfile.Ports{Base: 5000, Step: 100}, Environ: env.Environ(nil, vars, true)}
+	instances, err := app.Plan(counts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Input{Entries: entries, Instances: instances, Env: vars}
+	return Input{Entries: entries, Instances: instances}
 }
 
 // render renders and writes an export into a new directory.
@@ -235,4 +244,19 @@ func consumerRoot(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return root
+}
+
+// withVars is in with every instance planned again from vars as the env
+// files' variables.
+func withVars(in *Input, vars env.Vars) Input {
+	app := procfile.App{Entries: in.Entries, Ports: procfile.Ports{Base: 5000, Step: 100}, Environ: env.Environ(nil, vars, true)}
+	out := Input{Entries: in.Entries}
+	for _, pi := range in.Instances {
+		re, err := app.Instance(pi.TypeIndex, pi.Num)
+		if err != nil {
+			panic(err) // the ports of sampleInput's formation are in range
+		}
+		out.Instances = append(out.Instances, re)
+	}
+	return out
 }

@@ -34,16 +34,17 @@ func ExampleParse_errors() {
 	// line 3: duplicate process name "web" (first defined on line 1)
 }
 
-func ExamplePlan() {
+func ExampleApp_Plan() {
 	entries := []procfile.Entry{{Name: "web", Command: "puma"}, {Name: "worker", Command: "sidekiq"}}
 	f, _ := procfile.ParseFormation("web=2,worker=1")
 	counts, _ := procfile.Resolve(entries, &f, nil)
-	instances, _ := procfile.Plan(entries, counts, procfile.Ports{Base: procfile.DefaultPort, Step: procfile.DefaultPortStep})
+	app := procfile.App{Entries: entries, Ports: procfile.Ports{Base: procfile.DefaultPort, Step: procfile.DefaultPortStep}, Environ: []string{"RAILS_ENV=development"}}
+	instances, _ := app.Plan(counts)
 	for _, in := range instances {
-		fmt.Println(in.Name, in.Port)
+		fmt.Println(in.Name, in.Port, in.Env)
 	}
 	// Output:
-	// web.1 5000
-	// web.2 5001
-	// worker.1 5100
+	// web.1 5000 [RAILS_ENV=development PORT=5000 PS=web.1]
+	// web.2 5001 [RAILS_ENV=development PORT=5001 PS=web.2]
+	// worker.1 5100 [RAILS_ENV=development PORT=5100 PS=worker.1]
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/proctor-run/proctor/env"
 )
 
 // Port defaults, as in foreman.
@@ -36,10 +38,11 @@ type Formation struct {
 	HasAll bool
 }
 
-// TypeCount is one "TYPE=N" pair.
+// TypeCount is one "TYPE=N" pair. The control protocol carries it as JSON
+// ({"type": "web", "count": 2}) in scale requests.
 type TypeCount struct {
-	Type  string
-	Count int
+	Type  string `json:"type"`
+	Count int    `json:"count"`
 }
 
 func formationErr(format string, args ...any) error {
@@ -152,7 +155,8 @@ func Resolve(entries []Entry, formation *Formation, types []string) ([]int, erro
 	return counts, nil
 }
 
-// Instance is one process to run: the Nth instance of a process type.
+// Instance is one process to run: the Nth instance of a process type, with
+// everything it starts with.
 type Instance struct {
 	// Type is the process type (the Procfile entry's name).
 	Type string
@@ -166,6 +170,9 @@ type Instance struct {
 	Command string
 	// Port is the PORT the instance gets.
 	Port int
+	// Env is the instance's environment (os.Environ form): the app's
+	// Environ with PORT and PS set to the instance's own, last.
+	Env []string
 }
 
 // Ports is the port assignment: PORT = Base + Step*typeIndex + (num-1).
@@ -182,28 +189,58 @@ func (p Ports) Port(typeIndex, num int) int {
 // MaxPort is the highest TCP port.
 const MaxPort = 65535
 
-// NewInstance describes instance num of entries[typeIndex]. It fails when the
-// port would fall outside 1..65535.
-func NewInstance(entries []Entry, typeIndex, num int, ports Ports) (Instance, error) {
-	e := entries[typeIndex]
+// PortRangeError reports an instance whose port would fall outside
+// 1..MaxPort: the base port or the step is too large (or too small) for the
+// formation.
+type PortRangeError struct {
+	// Name is the instance, e.g. "web.2".
+	Name string
+	// Port is the port it would get.
+	Port int
+}
+
+func (e *PortRangeError) Error() string {
+	return fmt.Sprintf("%s would get port %d, outside 1-%d", e.Name, e.Port, MaxPort)
+}
+
+// App is what a plan is made from: the Procfile's entries, the port
+// assignment and the environment every instance starts from. It is the
+// one place that gives an instance its name, PORT and PS.
+type App struct {
+	// Entries are the Procfile's entries, in order.
+	Entries []Entry
+	// Ports assigns each instance its PORT.
+	Ports Ports
+	// Environ is the environment (os.Environ form) every instance and
+	// one-off command starts from: for start and run, proctor's own with the
+	// env files applied; for export, the env files' variables alone.
+	Environ []string
+}
+
+// Instance describes instance num (from 1) of the entry at typeIndex. It
+// fails with a *PortRangeError when the port would fall outside 1..MaxPort.
+func (a App) Instance(typeIndex, num int) (Instance, error) {
+	e := a.Entries[typeIndex]
 	name := e.Name + "." + strconv.Itoa(num)
-	port := ports.Port(typeIndex, num)
+	port := a.Ports.Port(typeIndex, num)
 	if port < 1 || port > MaxPort {
-		return Instance{}, fmt.Errorf("%s would get port %d, outside 1-%d: choose another base with -p or step with --port-step", name, port, MaxPort)
+		return Instance{}, &PortRangeError{Name: name, Port: port}
 	}
-	return Instance{Type: e.Name, TypeIndex: typeIndex, Num: num, Name: name, Command: e.Command, Port: port}, nil
+	environ := env.Set(a.Environ, "PORT", strconv.Itoa(port))
+	environ = env.Set(environ, "PS", name)
+	return Instance{Type: e.Name, TypeIndex: typeIndex, Num: num, Name: name, Command: e.Command, Port: port, Env: environ}, nil
 }
 
 // Plan lists the instances to run, in Procfile order and by number within a
 // type, given the count of every entry (from Resolve).
-func Plan(entries []Entry, counts []int, ports Ports) ([]Instance, error) {
-	if len(counts) != len(entries) {
-		return nil, fmt.Errorf("plan: %d counts for %d entries", len(counts), len(entries))
+func (a App) Plan(counts []int) ([]Instance, error) {
+	if len(counts) != len(a.Entries) {
+		return nil, fmt.Errorf("plan: %d counts for %d entries", len(counts), len(a.Entries))
 	}
 	var out []Instance
-	for i := range entries {
+	for i := range a.Entries {
 		for n := 1; n <= counts[i]; n++ {
-			inst, err := NewInstance(entries, i, n, ports)
+			inst, err := a.Instance(i, n)
 			if err != nil {
 				return nil, err
 			}
@@ -211,4 +248,10 @@ func Plan(entries []Entry, counts []int, ports Ports) ([]Instance, error) {
 		}
 	}
 	return out, nil
+}
+
+// OneOffEnv is the environment of a one-off command (proctor run): Environ
+// with PORT set to the base port, as foreman's run gives it, and no PS.
+func (a App) OneOffEnv() []string {
+	return env.Set(a.Environ, "PORT", strconv.Itoa(a.Ports.Base))
 }

@@ -245,7 +245,7 @@ func TestPlan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := procfile.Plan(app, tt.counts, tt.ports)
+			got, err := procfile.App{Entries: app, Ports: tt.ports}.Plan(tt.counts)
 			require.NoError(t, err)
 			var gotInst []inst
 			for _, in := range got {
@@ -261,13 +261,22 @@ func TestPlan(t *testing.T) {
 }
 
 func TestPlanInstanceFields(t *testing.T) {
-	got, err := procfile.Plan(entries("web", "worker"), []int{0, 2}, procfile.Ports{Base: 5000, Step: 100})
+	app := procfile.App{Entries: entries("web", "worker"), Ports: procfile.Ports{Base: 5000, Step: 100}, Environ: []string{"A=1", "PORT=80", "B=2"}}
+	got, err := app.Plan([]int{0, 2})
 	require.NoError(t, err)
 	want := []procfile.Instance{
-		{Type: "worker", TypeIndex: 1, Num: 1, Name: "worker.1", Command: "run-worker", Port: 5100},
-		{Type: "worker", TypeIndex: 1, Num: 2, Name: "worker.2", Command: "run-worker", Port: 5101},
+		{Type: "worker", TypeIndex: 1, Num: 1, Name: "worker.1", Command: "run-worker", Port: 5100, Env: []string{"A=1", "B=2", "PORT=5100", "PS=worker.1"}},
+		{Type: "worker", TypeIndex: 1, Num: 2, Name: "worker.2", Command: "run-worker", Port: 5101, Env: []string{"A=1", "B=2", "PORT=5101", "PS=worker.2"}},
 	}
 	assert.Equal(t, want, got)
+	assert.Equal(t, []string{"A=1", "PORT=80", "B=2"}, app.Environ, "planning leaves the app's environment as it was")
+}
+
+// TestOneOffEnv: a one-off command (proctor run) gets the base port, as
+// foreman's run does, and no PS: it is no instance of a type.
+func TestOneOffEnv(t *testing.T) {
+	app := procfile.App{Ports: procfile.Ports{Base: 3000, Step: 100}, Environ: []string{"PORT=80", "A=1", "PS=web.1"}}
+	assert.Equal(t, []string{"A=1", "PS=web.1", "PORT=3000"}, app.OneOffEnv())
 }
 
 func TestPlanRejects(t *testing.T) {
@@ -280,15 +289,15 @@ func TestPlanRejects(t *testing.T) {
 	}{
 		{
 			name: "port above 65535", counts: []int{0, 1}, ports: procfile.Ports{Base: 65500, Step: 100},
-			want: "worker.1 would get port 65600, outside 1-65535: choose another base with -p or step with --port-step",
+			want: "worker.1 would get port 65600, outside 1-65535",
 		},
 		{
 			name: "later instance crosses 65535", counts: []int{2, 0}, ports: procfile.Ports{Base: 65535, Step: 100},
-			want: "web.2 would get port 65536, outside 1-65535: choose another base with -p or step with --port-step",
+			want: "web.2 would get port 65536, outside 1-65535",
 		},
 		{
 			name: "port 0", counts: []int{1, 0}, ports: procfile.Ports{Base: 0, Step: 100},
-			want: "web.1 would get port 0, outside 1-65535: choose another base with -p or step with --port-step",
+			want: "web.1 would get port 0, outside 1-65535",
 		},
 		{
 			name: "counts do not match entries", counts: []int{1}, ports: procfile.Ports{Base: 5000, Step: 100},
@@ -297,7 +306,7 @@ func TestPlanRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := procfile.Plan(app, tt.counts, tt.ports)
+			got, err := procfile.App{Entries: app, Ports: tt.ports}.Plan(tt.counts)
 			require.Error(t, err, "Plan = %v, want an error", got)
 			assert.Equal(t, tt.want, err.Error())
 			assert.Nil(t, got)
@@ -305,8 +314,13 @@ func TestPlanRejects(t *testing.T) {
 	}
 }
 
-func TestNewInstance(t *testing.T) {
-	in, err := procfile.NewInstance(entries("web", "worker"), 1, 3, procfile.Ports{Base: 5000, Step: 100})
+func TestAppInstance(t *testing.T) {
+	app := procfile.App{Entries: entries("web", "worker"), Ports: procfile.Ports{Base: 5000, Step: 100}}
+	in, err := app.Instance(1, 3)
 	require.NoError(t, err)
-	assert.Equal(t, procfile.Instance{Type: "worker", TypeIndex: 1, Num: 3, Name: "worker.3", Command: "run-worker", Port: 5102}, in)
+	assert.Equal(t, procfile.Instance{Type: "worker", TypeIndex: 1, Num: 3, Name: "worker.3", Command: "run-worker", Port: 5102, Env: []string{"PORT=5102", "PS=worker.3"}}, in)
+	_, err = procfile.App{Entries: app.Entries, Ports: procfile.Ports{Base: 65535, Step: 100}}.Instance(0, 2)
+	var pre *procfile.PortRangeError
+	require.ErrorAs(t, err, &pre, "a port out of range is a *PortRangeError")
+	assert.Equal(t, procfile.PortRangeError{Name: "web.2", Port: 65536}, *pre)
 }

@@ -27,14 +27,12 @@ func BenchmarkStartStop100(b *testing.B) {
 	var start, stop time.Duration
 	for b.Loop() {
 		out := &lineCounter{want: n, all: make(chan struct{}), failed: make(chan struct{})}
-		r, err := New(Options{
-			Entries: entries,
-			Counts:  []int{n},
-			Ports:   procfile.Ports{Base: 41000, Step: 100},
-			Dir:     b.TempDir(),
-			Environ: os.Environ(),
-			Output:  out,
-		})
+		app := procfile.App{Entries: entries, Ports: procfile.Ports{Base: 41000, Step: 100}, Environ: os.Environ()}
+		plan, err := app.Plan([]int{n})
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := New(Options{App: app, Plan: plan, Dir: b.TempDir(), Output: out})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -68,7 +68,7 @@ func TestStopIgnoringTermIsKilled(t *testing.T) {
 // The machine's table tests hold the rules for names; this checks that
 // its errors reach the caller intact, and the shell's own (attach).
 func TestUnknownNames(t *testing.T) {
-	st := startStack(t, "web: sleep 1000\nworker: sleep 1000\n", Options{Counts: []int{1, 0}})
+	st := startStack(t, "web: sleep 1000\nworker: sleep 1000\n", Options{}, 1, 0)
 	st.out.waitFor(t, `web\.1\|2\|started`)
 	before := names(t, st.r)
 	assert.ErrorIs(t, st.r.Stop("wbe"), ErrUnknownName)
@@ -94,7 +94,7 @@ func TestRestartInstance(t *testing.T) {
 }
 
 func TestScaleUpAndDown(t *testing.T) {
-	st := startStack(t, "web: echo $PS on $PORT; sleep 1000\nworker: sleep 1000\n", Options{Ports: procfile.Ports{Base: 46000, Step: 100}, Counts: []int{1, 0}})
+	st := startStack(t, "web: echo $PS on $PORT; sleep 1000\nworker: sleep 1000\n", Options{App: procfile.App{Ports: procfile.Ports{Base: 46000, Step: 100}}}, 1, 0)
 	st.out.waitFor(t, `web\.1\|0\|web\.1 on 46000`)
 	require.NoError(t, st.r.Scale([]procfile.TypeCount{{Type: "web", Count: 3}, {Type: "worker", Count: 1}}))
 	assert.Equal(t, []string{"web.1:running", "web.2:running", "web.3:running", "worker.1:running"}, names(t, st.r))
@@ -162,7 +162,7 @@ func TestAttachEndsWhenInstanceExits(t *testing.T) {
 // TestConcurrentControl has many clients restart and scale at once; then
 // the status must match the real processes.
 func TestConcurrentControl(t *testing.T) {
-	st := startStack(t, "web: sleep 1000\nworker: sleep 1000\n", Options{Counts: []int{2, 1}})
+	st := startStack(t, "web: sleep 1000\nworker: sleep 1000\n", Options{}, 2, 1)
 	st.out.waitFor(t, `worker\.1\|2\|started`)
 	var wg sync.WaitGroup
 	for i := range 20 {
@@ -248,7 +248,7 @@ func TestDetachWakesBlockedWrite(t *testing.T) {
 // instances are killed and reaped and a Status request waits.
 func TestExitsBeforeRequests(t *testing.T) {
 	const n = 20
-	st := startStack(t, "block: exec sleep 1000\nquick: exec sleep 1000\n", Options{Counts: []int{1, n}, CanDie: []string{"quick"}})
+	st := startStack(t, "block: exec sleep 1000\nquick: exec sleep 1000\n", Options{CanDie: []string{"quick"}}, 1, n)
 	st.out.waitCount(t, `\|2\|started with pid`, n+1)
 	all, err := st.r.Status()
 	require.NoError(t, err)

@@ -115,7 +115,6 @@ func (e *ExitError) ExitCode() int {
 // unit is one instance of the formation and its history.
 type unit struct {
 	procfile.Instance
-	env []string
 
 	state    lifecycle
 	pid      int    // 0 when no process runs
@@ -213,7 +212,6 @@ type (
 	fxSpawn struct {
 		gen  uint64
 		inst procfile.Instance
-		env  []string
 	}
 	// fxSignal sends sig to the process group led by pid.
 	fxSignal struct {
@@ -267,9 +265,7 @@ func (fxReply) isEffect()           {}
 
 // machineConfig is what the rules depend on.
 type machineConfig struct {
-	entries []procfile.Entry
-	ports   procfile.Ports
-	environ []string
+	app     procfile.App // scale plans new instances from it
 	timeout time.Duration
 	canDie  []string
 	restart []string
@@ -299,7 +295,7 @@ type waiter struct {
 	then  func()
 }
 
-// newMachine plans the instances. Each unit gets PORT and PS.
+// newMachine makes a unit of each planned instance.
 func newMachine(cfg machineConfig, planned []procfile.Instance) *machine {
 	m := &machine{cfg: cfg, canDie: typeSet(cfg.canDie), restart: typeSet(cfg.restart)}
 	for _, p := range planned {
@@ -317,7 +313,7 @@ func typeSet(types []string) map[string]bool {
 }
 
 func (m *machine) newUnit(p procfile.Instance) *unit {
-	return &unit{Instance: p, env: instanceEnv(m.cfg.environ, p), state: idle, backoff: backoffFirst}
+	return &unit{Instance: p, state: idle, backoff: backoffFirst}
 }
 
 // Handle applies ev, which happened at now, and returns the effects to
@@ -487,7 +483,7 @@ func (m *machine) start(u *unit) {
 	m.nextGen++
 	u.gen = m.nextGen
 	u.state = starting
-	m.emit(fxSpawn{gen: u.gen, inst: u.Instance, env: u.env})
+	m.emit(fxSpawn{gen: u.gen, inst: u.Instance})
 }
 
 func (m *machine) spawned(ev evSpawned) {
@@ -709,7 +705,7 @@ func (m *machine) lookup(name string) ([]*unit, error) {
 }
 
 func (m *machine) typeIndex(name string) int {
-	for i, e := range m.cfg.entries {
+	for i, e := range m.cfg.app.Entries {
 		if e.Name == name {
 			return i
 		}
@@ -852,7 +848,7 @@ func (m *machine) checkScale(counts []procfile.TypeCount) error {
 	for _, tc := range counts {
 		i := m.typeIndex(tc.Type)
 		if i < 0 {
-			return fmt.Errorf("%w: unknown process type %q (the Procfile has %s)", ErrUnknownName, tc.Type, strings.Join(procfile.Names(m.cfg.entries), ", "))
+			return fmt.Errorf("%w: unknown process type %q (the Procfile has %s)", ErrUnknownName, tc.Type, strings.Join(procfile.Names(m.cfg.app.Entries), ", "))
 		}
 		if tc.Type == procfile.ReleaseType {
 			return fmt.Errorf("%q runs once before the other types and cannot be scaled", procfile.ReleaseType)
@@ -861,7 +857,7 @@ func (m *machine) checkScale(counts []procfile.TypeCount) error {
 			return fmt.Errorf("count for %q must be from 0 to %d", tc.Type, procfile.MaxCount)
 		}
 		if tc.Count > 0 {
-			if _, err := procfile.NewInstance(m.cfg.entries, i, tc.Count, m.cfg.ports); err != nil {
+			if _, err := m.cfg.app.Instance(i, tc.Count); err != nil {
 				return err
 			}
 		}
@@ -882,7 +878,7 @@ func (m *machine) scaleType(tc procfile.TypeCount) (changed []*unit) {
 	for num := 1; num <= tc.Count; num++ {
 		u, ok := have[num]
 		if !ok {
-			p, _ := procfile.NewInstance(m.cfg.entries, i, num, m.cfg.ports) // checked by checkScale
+			p, _ := m.cfg.app.Instance(i, num) // checked by checkScale
 			u = m.newUnit(p)
 			m.units = append(m.units, u)
 			m.emit(fxRegister{u.Name, u.TypeIndex})

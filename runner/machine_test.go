@@ -79,10 +79,11 @@ func newHarness(t *testing.T, c machineCase) *harness {
 	if counts == nil {
 		counts = slices.Repeat([]int{1}, len(entries))
 	}
-	planned, err := procfile.Plan(entries, counts, procfile.Ports{Base: 5000, Step: 100})
+	app := procfile.App{Entries: entries, Ports: procfile.Ports{Base: 5000, Step: 100}}
+	planned, err := app.Plan(counts)
 	require.NoError(t, err)
 	cfg := machineConfig{
-		entries: entries, ports: procfile.Ports{Base: 5000, Step: 100},
+		app:     app,
 		timeout: 5 * time.Second, canDie: c.canDie, restart: c.restart,
 	}
 	return &harness{
@@ -228,8 +229,8 @@ func (h *harness) do(action string) []string {
 func (h *harness) render(f effect) string {
 	switch f := f.(type) {
 	case fxSpawn:
-		assert.Contains(h.t, f.env, "PORT="+strconv.Itoa(f.inst.Port), "%s's environment", f.inst.Name)
-		assert.Contains(h.t, f.env, "PS="+f.inst.Name, "%s's environment", f.inst.Name)
+		assert.Contains(h.t, f.inst.Env, "PORT="+strconv.Itoa(f.inst.Port), "%s's environment", f.inst.Name)
+		assert.Contains(h.t, f.inst.Env, "PS="+f.inst.Name, "%s's environment", f.inst.Name)
 		h.gens[f.gen] = f.inst.Name
 		return "spawn " + f.inst.Name
 	case fxSignal:

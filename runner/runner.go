@@ -32,7 +32,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -40,7 +39,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/proctor-run/proctor/env"
 	"github.com/proctor-run/proctor/output"
 	"github.com/proctor-run/proctor/procfile"
 )
@@ -61,17 +59,15 @@ type Output interface {
 // Options configure a Runner. Entries, Counts and Output are required; the
 // zero value of every other field is a usable default.
 type Options struct {
-	// Entries are the Procfile's entries, in order.
-	Entries []procfile.Entry
-	// Counts is the number of instances of each entry (procfile.Resolve).
-	Counts []int
-	// Ports assigns each instance its PORT.
-	Ports procfile.Ports
+	// App is the app the instances come from; scale plans new instances
+	// from it.
+	App procfile.App
+	// Plan is the instances to run (App.Plan), in order. An instance of
+	// the release type among them runs first, to completion, before the
+	// others start.
+	Plan []procfile.Instance
 	// Dir is the directory the children run in; empty means proctor's own.
 	Dir string
-	// Environ is the environment every child starts from (PORT and PS are
-	// added per instance).
-	Environ []string
 	// Timeout is the grace period between SIGTERM and SIGKILL at shutdown;
 	// zero means 5 seconds.
 	Timeout time.Duration
@@ -81,8 +77,6 @@ type Options struct {
 	// Restart lists process types restarted when they exit; "all" means
 	// every type.
 	Restart []string
-	// NoRelease skips the release phase.
-	NoRelease bool
 	// TTY runs each instance in its own pseudo-terminal of size WindowSize
 	// (80x24 when zero).
 	TTY        bool
@@ -131,8 +125,8 @@ func New(opts Options) (*Runner, error) {
 	if opts.Output == nil {
 		return nil, errors.New("runner: no output")
 	}
-	if len(opts.Counts) != len(opts.Entries) {
-		return nil, fmt.Errorf("runner: %d counts for %d entries", len(opts.Counts), len(opts.Entries))
+	if len(opts.Plan) == 0 {
+		return nil, ErrEmptyFormation
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
@@ -152,11 +146,7 @@ func New(opts Options) (*Runner, error) {
 // adopted, is gone and every reader has finished.
 func (r *Runner) Run(ctx context.Context) error {
 	defer close(r.done)
-	s, err := newShell(r.opts, r.requests)
-	if err != nil {
-		return err
-	}
-	return s.run(ctx)
+	return newShell(r.opts, r.requests).run(ctx)
 }
 
 // Shutdown stops the stack as a signal to proctor does: SIGTERM to every
@@ -206,12 +196,6 @@ const (
 	Restarting State = "restarting"
 )
 
-// instanceEnv is the environment of p: environ with its PORT and PS.
-func instanceEnv(environ []string, p procfile.Instance) []string {
-	e := env.Set(environ, "PORT", strconv.Itoa(p.Port))
-	return env.Set(e, "PS", p.Name)
-}
-
 // process is the operating-system side of one running instance: what the
 // shell closes or hands out while it runs.
 type process struct {
@@ -254,25 +238,11 @@ type shell struct {
 	childrenGone bool
 }
 
-func newShell(opts Options, requests <-chan func(*shell)) (*shell, error) {
-	planned, err := procfile.Plan(opts.Entries, opts.Counts, opts.Ports)
-	if err != nil {
-		return nil, err
-	}
-	var kept []procfile.Instance
-	for _, p := range planned {
-		if !(opts.NoRelease && p.Type == procfile.ReleaseType) {
-			kept = append(kept, p)
-		}
-	}
-	if len(kept) == 0 {
-		return nil, ErrEmptyFormation
-	}
+func newShell(opts Options, requests <-chan func(*shell)) *shell {
 	m := newMachine(machineConfig{
-		entries: opts.Entries, ports: opts.Ports, environ: opts.Environ,
-		timeout: opts.Timeout, canDie: opts.CanDie, restart: opts.Restart,
-	}, kept)
-	for _, p := range kept {
+		app: opts.App, timeout: opts.Timeout, canDie: opts.CanDie, restart: opts.Restart,
+	}, opts.Plan)
+	for _, p := range opts.Plan {
 		opts.Output.Register(p.Name, p.TypeIndex)
 	}
 	return &shell{
@@ -287,7 +257,7 @@ func newShell(opts Options, requests <-chan func(*shell)) (*shell, error) {
 		done:      make(chan struct{}),
 		signalled: map[int]syscall.Signal{},
 		lingering: map[int]bool{},
-	}, nil
+	}
 }
 
 func (s *shell) run(ctx context.Context) (err error) {
@@ -514,7 +484,7 @@ func (s *shell) spawn(f fxSpawn) event {
 	}
 	var pid int
 	if err == nil {
-		pid, err = s.spawner.spawn(spawnSpec{command: f.inst.Command, dir: s.opts.Dir, env: f.env, files: files, tty: s.opts.TTY})
+		pid, err = s.spawner.spawn(spawnSpec{command: f.inst.Command, dir: s.opts.Dir, env: f.inst.Env, files: files, tty: s.opts.TTY})
 	}
 	if err != nil {
 		for _, r := range readers {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -178,28 +179,28 @@ type stack struct {
 	token string
 }
 
-// startStack runs procfile text with opts in a temp dir. Every child gets a
-// unique token in its environment, so the test can find any survivor.
-func startStack(t *testing.T, text string, opts Options) *stack {
+// startStack runs procfile text with opts in a temp dir, counts[i]
+// instances of entry i (one of each when counts is empty). Every child gets
+// a unique token in its environment, so the test can find any survivor.
+func startStack(t *testing.T, text string, opts Options, counts ...int) *stack {
 	t.Helper()
 	entries, err := procfile.Parse(strings.NewReader(text))
 	require.NoError(t, err)
 	st := &stack{t: t, out: newRecorder(), done: make(chan struct{})}
 	st.token = fmt.Sprintf("RUNNER_TEST_TOKEN=%s-%d", t.Name(), time.Now().UnixNano())
-	opts.Entries = entries
-	if opts.Counts == nil {
-		opts.Counts = make([]int, len(entries))
-		for i := range opts.Counts {
-			opts.Counts[i] = 1
-		}
+	if len(counts) == 0 {
+		counts = slices.Repeat([]int{1}, len(entries))
 	}
-	if opts.Ports.Base == 0 {
-		opts.Ports = procfile.Ports{Base: freePortBase(t), Step: 10}
+	opts.App.Entries = entries
+	if opts.App.Ports.Base == 0 {
+		opts.App.Ports = procfile.Ports{Base: freePortBase(t), Step: 10}
 	}
+	opts.App.Environ = append(os.Environ(), st.token)
+	opts.Plan, err = opts.App.Plan(counts)
+	require.NoError(t, err)
 	if opts.Dir == "" {
 		opts.Dir = t.TempDir()
 	}
-	opts.Environ = append(os.Environ(), st.token)
 	opts.Output = st.out
 	if opts.Guardian == nil {
 		exe, err := os.Executable()
@@ -392,14 +393,6 @@ func TestRestartDelay(t *testing.T) {
 	}
 }
 
-func TestNoReleaseSkipsIt(t *testing.T) {
-	st := startStack(t, "web: echo web started; sleep 1000\nrelease: echo released; exit 7\n", Options{NoRelease: true})
-	st.out.waitFor(t, `web started`)
-	st.r.Shutdown()
-	assert.Equal(t, 0, st.wait())
-	assert.Zero(t, st.out.count(`released`))
-}
-
 func TestUserSignalsForwarded(t *testing.T) {
 	st := startStack(t, "a: trap 'echo got USR1' USR1; trap 'echo got USR2' USR2; echo ready; while :; do sleep 0.05; done\n", Options{})
 	st.out.waitFor(t, `ready`)
@@ -419,7 +412,7 @@ func TestKilledBySignalExitCode(t *testing.T) {
 
 func TestEnvironmentPortAndPS(t *testing.T) {
 	entries := "web: echo $PS $PORT\nworker: echo $PS $PORT\n"
-	st := startStack(t, entries, Options{Ports: procfile.Ports{Base: 45000, Step: 100}, Counts: []int{2, 1}, CanDie: []string{"web", "worker"}})
+	st := startStack(t, entries, Options{App: procfile.App{Ports: procfile.Ports{Base: 45000, Step: 100}}, CanDie: []string{"web", "worker"}}, 2, 1)
 	st.wait()
 	st.out.waitFor(t, `^web\.1\|0\|web\.1 45000$`)
 	st.out.waitFor(t, `^web\.2\|0\|web\.2 45001$`)
@@ -472,9 +465,11 @@ func TestSpawnFailureIsAnExit(t *testing.T) {
 func TestEmptyFormation(t *testing.T) {
 	entries, err := procfile.Parse(strings.NewReader("a: true\n"))
 	require.NoError(t, err)
-	r, err := New(Options{Entries: entries, Counts: []int{0}, Output: newRecorder()})
+	app := procfile.App{Entries: entries, Ports: procfile.Ports{Base: 5000, Step: 100}}
+	plan, err := app.Plan([]int{0})
 	require.NoError(t, err)
-	assert.ErrorIs(t, r.Run(context.Background()), ErrEmptyFormation)
+	_, err = New(Options{App: app, Plan: plan, Output: newRecorder()})
+	assert.ErrorIs(t, err, ErrEmptyFormation)
 }
 
 func TestStatusAfterRunIsAnError(t *testing.T) {
