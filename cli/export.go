@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -115,7 +116,7 @@ elsewhere. -t DIR replaces built-in templates by files of the same name
 			}
 			files, err := export.Render(format, in, opts)
 			if err != nil {
-				return &exitError{exitUsage, err}
+				return &exitError{exitUsage, withExportFlag(err)}
 			}
 			if dir == "" {
 				_, err := h.stdout.Write(files[0].Data)
@@ -146,6 +147,32 @@ elsewhere. -t DIR replaces built-in templates by files of the same name
 	fl.StringSliceVar(&ef.expose, "expose", nil, "process types besides web that listen on PORT: published ports (compose), containerPort and Service (kubernetes)")
 	fl.BoolVar(&ef.secret, "secret", false, "kubernetes: put the env files' variables in a Secret instead of a ConfigMap")
 	return cmd
+}
+
+// optionFlags names the flag that sets each export option.
+var optionFlags = map[export.Option]string{
+	export.OptionTimeout: "--timeout",
+	export.OptionImage:   "--image",
+	export.OptionWorkDir: "--workdir",
+	export.OptionExpose:  "--expose",
+}
+
+// withExportFlag words an export error about an option with the flag that
+// sets it: "--image is required", `--expose "api" is not a process type`,
+// and an app name that cannot be used says to choose one with -a.
+func withExportFlag(err error) error {
+	var e *export.Error
+	if !errors.As(err, &e) || e.Option == "" {
+		return err
+	}
+	if e.Option == export.OptionApp {
+		return fmt.Errorf("%w (choose one with -a)", err)
+	}
+	what := optionFlags[e.Option]
+	if e.Valued {
+		what += " " + strconv.Quote(e.Value)
+	}
+	return fmt.Errorf("export %s: %s %s", e.Format, what, e.Problem)
 }
 
 func knownFormat(format string) bool {

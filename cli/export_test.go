@@ -99,7 +99,10 @@ func TestExportErrors(t *testing.T) {
 		{"no image", []string{"compose", "-d", root}, "export compose: --image is required"},
 		{"bad formation", []string{"runit", "DIR", "-d", root, "-m", "wrker=1"}, `formation: unknown process type "wrker"`},
 		{"newline", []string{"supervisord", "DIR", "-d", root}, `export supervisord: variable "BAD" (env files) holds a line break`},
-		{"bad expose", []string{"compose", "DIR", "-d", root, "--image", "x", "--expose", "api"}, `--expose "api" is not a process type`},
+		{"bad expose", []string{"compose", "DIR", "-d", root, "--image", "x", "--expose", "api"}, `export compose: --expose "api" is not a process type`},
+		{"bad image", []string{"kubernetes", "-d", root, "--image", "a\nb"}, `export kubernetes: --image "a\nb" holds a line break`},
+		{"bad workdir", []string{"compose", "-d", root, "--image", "x", "--workdir", "/a\x00"}, `export compose: --workdir "/a\x00" holds`},
+		{"bad app name", []string{"kubernetes", "-d", root, "--image", "x", "-a", "1app"}, `export kubernetes: app name "1app" must start with a letter: Kubernetes Service names are DNS-1035 labels (choose one with -a)`},
 		{"missing env", []string{"launchd", "DIR", "-d", root, "-e", filepath.Join(root, "nope.env")}, "nope.env"},
 		{"too many", []string{"compose", "a", "b"}, `export: unexpected argument "b"`},
 	} {

@@ -262,7 +262,7 @@ func (e *WriteError) Error() string { return "write: " + e.Err.Error() }
 func (e *WriteError) Unwrap() error { return e.Err }
 
 // Attach connects to the terminal of a running instance of a stack started
-// with --tty. rows and cols are the caller's window size (0 when unknown).
+// with a terminal per instance. rows and cols are the caller's window size (0 when unknown).
 func (c *Client) Attach(ctx context.Context, name string, rows, cols uint16) (*Attached, error) {
 	cc, _, err := c.open(ctx, Request{Command: CmdAttach, Name: name, Rows: rows, Cols: cols})
 	if err != nil {

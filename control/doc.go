@@ -49,7 +49,7 @@
 //	attach   name: an instance; rows, cols: the client's window size
 //
 // stats is read-only and never waits for the stack: it is how tests and
-// `proctor ps --stats` watch proctor for leaked goroutines and file
+// ps watch proctor for leaked goroutines and file
 // descriptors. restart, stop and scale answer once the change is done. Error codes are
 // "forbidden" (another user id), "bad_request" (malformed, too large,
 // unknown command, missing field), "version", "unknown_name", "not_tty",

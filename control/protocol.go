@@ -104,7 +104,7 @@ type Response struct {
 }
 
 // Process is the state of one instance, as `proctor ps` shows it; its
-// JSON form is also what `proctor ps --json` prints.
+// JSON form is also what ps prints as JSON.
 type Process struct {
 	Name          string  `json:"name"`
 	Type          string  `json:"type"`

@@ -53,7 +53,7 @@ type Reader struct {
 	// form: what $NAME means when no env file sets NAME.
 	Base []string
 	// KeepBase says a variable set in Base keeps that value in the
-	// children (--no-env-override), so $NAME means Base's value first.
+	// children (the env files do not override it), so $NAME means Base's value first.
 	KeepBase bool
 }
 

@@ -9,7 +9,7 @@ import (
 )
 
 // compose: one compose.yaml with a service per instance, named TYPE-N
-// (web-1, web-2), all from --image. Compose interpolates "$" in every
+// (web-1, web-2), all from Options.Image. Compose interpolates "$" in every
 // string of the file, so each '$' is written as "$$" and the process gets
 // it back as written. The release becomes a service that runs once
 // (restart "no"), and every other service depends on it with condition

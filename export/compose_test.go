@@ -118,7 +118,7 @@ func TestComposeLoads(t *testing.T) {
 func TestComposeNeedsImage(t *testing.T) {
 	in := consumerInput(t, nil)
 	_, err := Render(Compose, in, Options{App: "sample", Root: "/srv/sample"})
-	if err == nil || err.Error() != "export compose: --image is required: name the container image that holds the app" {
+	if err == nil || err.Error() != "export compose: image is required: name the container image that holds the app" {
 		t.Errorf("Render without an image: %v", err)
 	}
 }

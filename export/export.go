@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -111,10 +112,39 @@ type File struct {
 type Error struct {
 	// Format is the export format, e.g. "supervisord".
 	Format string
-	// What names the offending value, e.g. `variable "SECRET" (env files)`.
+	// What names the offending value, e.g. `variable "SECRET" (env files)`
+	// or `image "a b"`.
 	What string
+	// Option is the option at fault when the problem is an option's value
+	// (What then reads as Option, followed by the quoted Value when Valued),
+	// else "". A command line can name its own flag instead.
+	Option Option
+	Value  string
+	Valued bool
 	// Problem says what is wrong with it.
 	Problem string
+}
+
+// Option names an option of Options in an Error.
+type Option string
+
+// The options an Error can be about.
+const (
+	OptionApp     Option = "app name"
+	OptionTimeout Option = "timeout"
+	OptionImage   Option = "image"
+	OptionWorkDir Option = "work directory"
+	OptionExpose  Option = "exposed type"
+)
+
+// optionError reports a problem with an option: with its value when
+// valued.
+func optionError(format string, opt Option, value string, valued bool, problem string) *Error {
+	what := string(opt)
+	if valued {
+		what += " " + strconv.Quote(value)
+	}
+	return &Error{Format: format, What: what, Option: opt, Value: value, Valued: valued, Problem: problem}
 }
 
 // Error reads "export FORMAT: WHAT PROBLEM".
@@ -173,7 +203,7 @@ type Data struct {
 	// Format is the export format.
 	Format string
 	// App, User, LogDir, RunDir and Root are the options, defaults applied;
-	// Root is absolute. User is empty for compose and kubernetes without -u.
+	// Root is absolute. User is empty for compose and kubernetes without a User option.
 	App, User, LogDir, RunDir, Root string
 	// Timeout is the stop grace in whole seconds.
 	Timeout int
@@ -214,7 +244,7 @@ type Instance struct {
 	// Release is true for the instance of the "release" entry.
 	Release bool
 	// Exposed is true when the type listens on its PORT: "web" or a type
-	// named with --expose.
+	// in Options.Expose.
 	Exposed bool
 	// Env holds the env files' variables sorted by name, then PORT and PS.
 	Env []Var
@@ -287,13 +317,13 @@ func newData(format string, f format, in Input, opts Options) (*Data, error) {
 		return &Error{Format: format, What: what, Problem: fmt.Sprintf(problem, args...)}
 	}
 	if err := checkAppName(opts.App); err != nil {
-		return nil, bad("app name "+fmt.Sprintf("%q", opts.App), "%v (choose one with -a)", err)
+		return nil, optionError(format, OptionApp, opts.App, true, err.Error())
 	}
 	if !filepath.IsAbs(opts.Root) {
 		return nil, bad("root "+fmt.Sprintf("%q", opts.Root), "is not an absolute path")
 	}
 	if opts.Timeout < 0 {
-		return nil, bad("--timeout", "is negative")
+		return nil, optionError(format, OptionTimeout, "", false, "is negative")
 	}
 	if opts.Timeout == 0 {
 		opts.Timeout = DefaultTimeout
@@ -319,13 +349,18 @@ func newData(format string, f format, in Input, opts Options) (*Data, error) {
 	if d.RunDir == "" {
 		d.RunDir = "/var/run/" + d.App
 	}
-	for what, s := range map[string]string{"user": d.User, "log directory": d.LogDir, "run directory": d.RunDir, "root": d.Root, "--image": d.Image, "--workdir": d.WorkDir} {
+	for what, s := range map[string]string{"user": d.User, "log directory": d.LogDir, "run directory": d.RunDir, "root": d.Root} {
 		if err := checkText(s); err != nil {
 			return nil, bad(fmt.Sprintf("%s %q", what, s), "%v", err)
 		}
 	}
+	for opt, s := range map[Option]string{OptionImage: d.Image, OptionWorkDir: d.WorkDir} {
+		if err := checkText(s); err != nil {
+			return nil, optionError(format, opt, s, true, err.Error())
+		}
+	}
 	if SingleFile(format) && d.Image == "" {
-		return nil, bad("--image", "is required: name the container image that holds the app")
+		return nil, optionError(format, OptionImage, "", false, "is required: name the container image that holds the app")
 	}
 	known := map[string]bool{}
 	for _, e := range in.Entries {
@@ -334,7 +369,7 @@ func newData(format string, f format, in Input, opts Options) (*Data, error) {
 	exposed := map[string]bool{"web": true}
 	for _, t := range opts.Expose {
 		if !known[t] {
-			return nil, bad(fmt.Sprintf("--expose %q", t), "is not a process type of the Procfile (it has %s)", strings.Join(procfile.Names(in.Entries), ", "))
+			return nil, optionError(format, OptionExpose, t, true, "is not a process type of the Procfile (it has "+strings.Join(procfile.Names(in.Entries), ", ")+")")
 		}
 		exposed[t] = true
 	}

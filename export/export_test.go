@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/proctor-run/proctor/env"
@@ -105,16 +106,16 @@ func TestRenderErrors(t *testing.T) {
 		want   string
 	}{
 		{"unknown format", "upstart", nil, "export upstart: format is unknown (choose one of systemd, supervisord, runit, launchd, compose, kubernetes)"},
-		{"bad app", Systemd, func(_ *Input, o *Options) { o.App = "my app" }, `export systemd: app name "my app" may hold only letters, digits, '_', '-' and '.', and must start with a letter or digit (choose one with -a)`},
+		{"bad app", Systemd, func(_ *Input, o *Options) { o.App = "my app" }, `export systemd: app name "my app" may hold only letters, digits, '_', '-' and '.', and must start with a letter or digit`},
 		{"relative root", Systemd, func(_ *Input, o *Options) { o.Root = "srv" }, `export systemd: root "srv" is not an absolute path`},
-		{"expose unknown", Compose, func(_ *Input, o *Options) { o.Expose = []string{"wrker"} }, `export compose: --expose "wrker" is not a process type of the Procfile (it has release, web, worker, clock_tick)`},
+		{"expose unknown", Compose, func(_ *Input, o *Options) { o.Expose = []string{"wrker"} }, `export compose: exposed type "wrker" is not a process type of the Procfile (it has release, web, worker, clock_tick)`},
 		{"bad name", Systemd, func(in *Input, _ *Options) { *in = withVars(in, env.Vars{"A.B": "1"}) }, `export systemd: variable "A.B" (env files) is not a portable variable name: use letters, digits and '_', not starting with a digit`},
 		{"not utf-8", Runit, func(in *Input, _ *Options) { *in = withVars(in, env.Vars{"BIN": "\xff"}) }, `export runit: variable "BIN" (env files) holds bytes that are not UTF-8`},
 		{"newline in user", Supervisord, func(_ *Input, o *Options) { o.User = "a\nb" }, `export supervisord: user "a\nb" holds a line break or a NUL byte`},
 		{"trailing backslash root", Systemd, func(_ *Input, o *Options) { o.Root = `/srv/x\` }, `export systemd: setting "/srv/x\\" ends with a backslash, which systemd reads as a line continuation`},
 		{"no instances", Systemd, func(in *Input, _ *Options) { in.Instances = nil }, "export systemd: formation runs no instance: nothing to export"},
 		{"launchd command", Launchd, func(in *Input, _ *Options) { in.Instances[1].Command = "echo \x01" }, `export launchd: command of "web" (Procfile) holds the character U+0001, which an XML property list cannot hold`},
-		{"no image", Kubernetes, func(_ *Input, o *Options) { o.Image = "" }, "export kubernetes: --image is required: name the container image that holds the app"},
+		{"no image", Kubernetes, func(_ *Input, o *Options) { o.Image = "" }, "export kubernetes: image is required: name the container image that holds the app"},
 		{"template dir", Systemd, func(_ *Input, o *Options) { o.TemplateDir = "/nonexistent" }, `export systemd: template directory "/nonexistent" is not a directory`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -290,4 +291,41 @@ func FuzzRender(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestOptionErrors: an error about an option says which, with its value,
+// so that a command line can word it with its own flag.
+func TestOptionErrors(t *testing.T) {
+	in := sampleInput(t)
+	for _, tc := range []struct {
+		name   string
+		format string
+		edit   func(*Options)
+		want   Error
+	}{
+		{"app", Systemd, func(o *Options) { o.App = "my app" }, Error{Option: OptionApp, Value: "my app", Valued: true}},
+		{"k8s app", Kubernetes, func(o *Options) { o.App = "1app" }, Error{Option: OptionApp, Value: "1app", Valued: true}},
+		{"timeout", Systemd, func(o *Options) { o.Timeout = -time.Second }, Error{Option: OptionTimeout}},
+		{"no image", Compose, func(o *Options) { o.Image = "" }, Error{Option: OptionImage}},
+		{"bad image", Compose, func(o *Options) { o.Image = "a\nb" }, Error{Option: OptionImage, Value: "a\nb", Valued: true}},
+		{"workdir", Kubernetes, func(o *Options) { o.WorkDir = "/a\x00" }, Error{Option: OptionWorkDir, Value: "/a\x00", Valued: true}},
+		{"expose", Compose, func(o *Options) { o.Expose = []string{"api"} }, Error{Option: OptionExpose, Value: "api", Valued: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := sampleOptions
+			tc.edit(&opts)
+			_, err := Render(tc.format, in, opts)
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("Render: %v, want an *Error", err)
+			}
+			got := Error{Option: e.Option, Value: e.Value, Valued: e.Valued}
+			if got != tc.want {
+				t.Errorf("Render: %+v, want %+v", got, tc.want)
+			}
+			if !strings.HasPrefix(e.What, string(tc.want.Option)) {
+				t.Errorf("What %q does not name the option %q", e.What, tc.want.Option)
+			}
+		})
+	}
 }

@@ -8,12 +8,12 @@ import (
 
 // kubernetes: one multi-document YAML file, APP.yaml:
 //
-//   - a ConfigMap APP-env (a Secret with --secret, as stringData) holding
+//   - a ConfigMap APP-env (a Secret with Options.Secret, as stringData) holding
 //     the env files' variables, which every container takes with envFrom;
 //   - per process type, a Deployment APP-TYPE with replicas from the
 //     formation; its container runs /bin/sh -c COMMAND with PORT set to the
 //     type's first port and PS taken from the pod name (downward API);
-//   - for "web" and the types named with --expose, a containerPort and a
+//   - for "web" and the types in Options.Expose, a containerPort and a
 //     Service APP-TYPE on that port;
 //   - for the release entry, a Job APP-release, not an init container: an
 //     init container would run the release in every pod, at every restart
@@ -157,6 +157,9 @@ type k8sJobSpec struct {
 	Template                k8sPodTemplate `yaml:"template"`
 }
 
+// noDNSName is the problem of a name with no letter or digit.
+const noDNSName = "leaves nothing of a DNS-1123 name (letters and digits)"
+
 // dnsLabel turns s into a DNS-1123 label by the rule in this file's
 // comment; what names s in the error when nothing is left.
 func dnsLabel(format, what, s string) (string, error) {
@@ -171,7 +174,7 @@ func dnsLabel(format, what, s string) (string, error) {
 		out = strings.TrimRight(out[:k8sMaxName], "-")
 	}
 	if out == "" {
-		return "", &Error{Format: format, What: what, Problem: "leaves nothing of a DNS-1123 name (letters and digits)"}
+		return "", &Error{Format: format, What: what, Problem: noDNSName}
 	}
 	return out, nil
 }
@@ -187,10 +190,10 @@ type k8sNames struct {
 func kubernetesNames(d *Data) (*k8sNames, error) {
 	app, err := dnsLabel(Kubernetes, fmt.Sprintf("app name %q", d.App), d.App)
 	if err != nil {
-		return nil, err
+		return nil, optionError(Kubernetes, OptionApp, d.App, true, noDNSName)
 	}
 	if app[0] < 'a' || app[0] > 'z' {
-		return nil, &Error{Format: Kubernetes, What: fmt.Sprintf("app name %q", d.App), Problem: "must start with a letter: Kubernetes Service names are DNS-1035 labels (choose one with -a)"}
+		return nil, optionError(Kubernetes, OptionApp, d.App, true, "must start with a letter: Kubernetes Service names are DNS-1035 labels")
 	}
 	n := &k8sNames{app: app, object: map[string]string{}, label: map[string]string{}}
 	n.env, _ = dnsLabel(Kubernetes, "", app+"-env")

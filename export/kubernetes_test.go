@@ -225,7 +225,7 @@ func TestKubernetesNames(t *testing.T) {
 		name, procfile, app, user, want string
 	}{
 		{"collision", "web_x: a\nweb-x: b\n", "app", "", `export kubernetes: process type "web-x" and "web_x" both become the Kubernetes name "app-web-x": rename one in the Procfile`},
-		{"digit app", "web: a\n", "1app", "", `export kubernetes: app name "1app" must start with a letter: Kubernetes Service names are DNS-1035 labels (choose one with -a)`},
+		{"digit app", "web: a\n", "1app", "", `export kubernetes: app name "1app" must start with a letter: Kubernetes Service names are DNS-1035 labels`},
 		{"only punctuation", "__: a\n", "app", "", `export kubernetes: process type "__" leaves nothing of a DNS-1123 name (letters and digits)`},
 		{"env clash", "env: a\n", "app", "", `export kubernetes: process type "env" becomes "app-env", the name of the env ConfigMap: rename it in the Procfile`},
 		{"user name", "web: a\n", "app", "deploy", `export kubernetes: user "deploy" is not a numeric user id (or root), which Kubernetes needs (runAsUser)`},

@@ -28,8 +28,8 @@ var ErrFormation = errors.New("formation")
 // the Procfile.
 var ErrUnknownType = errors.New("unknown process type")
 
-// Formation says how many instances of each process type run, as written in
-// the -m flag: "all=1,web=2,worker=0". The zero Formation names nothing.
+// Formation says how many instances of each process type run, written
+// "all=1,web=2,worker=0". The zero Formation names nothing.
 type Formation struct {
 	// Counts holds the types named explicitly, in the order written.
 	Counts []TypeCount
@@ -99,9 +99,9 @@ func (f Formation) named(typ string) (int, bool) {
 
 // Resolve computes the instance count of every entry, in Procfile order.
 //
-// formation is nil when no -m flag was given: then every type runs once
+// formation is nil when none was given: then every type runs once
 // (all=1). Otherwise a type the formation does not name gets All when HasAll
-// and 0 when not, so "-m web=2" runs two web instances and nothing else, as in
+// and 0 when not, so "web=2" runs two web instances and nothing else, as in
 // foreman. types, when not empty, restricts the run to those types, one
 // instance each unless the formation names a count. Unknown names in either
 // are errors. The release type runs at most once: all=N gives it 1 (0 for

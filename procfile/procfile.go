@@ -3,9 +3,13 @@
 // A Procfile declares process types, one per line, as "NAME: COMMAND". Parse
 // is strict where foreman is lenient: a line it cannot read, an empty command
 // or a name used twice is an error naming the line, because a process that
-// silently does not start is the worse surprise. The formation ("web=2,all=1")
-// and the port of every instance are computed here too, as pure functions, so
-// that start and export share one definition of what runs where.
+// silently does not start is the worse surprise.
+//
+// The plan is made here too, by pure functions: Resolve turns a formation
+// ("web=2,all=1") into counts, and App.Plan turns the entries, the ports and
+// the app's environment into the instances to run, each with its name, PORT,
+// PS and environment. start, run, check and export all take it from here;
+// nothing else gives an instance its PORT or PS.
 package procfile
 
 import (
@@ -14,9 +18,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/proctor-run/proctor/fileline"
-	"strings"
 )
 
 // Entry is one process type declared in a Procfile.

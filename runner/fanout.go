@@ -6,7 +6,7 @@ import (
 	"sync"
 )
 
-// fanout copies the raw output of a --tty instance to attached terminals.
+// fanout copies the raw output of an instance with a terminal (Options.TTY) to attached terminals.
 // The reader goroutine calls write for every chunk it reads; it never
 // blocks: each sink has a bounded queue, and a chunk a sink has no room for
 // is dropped for that sink only.
