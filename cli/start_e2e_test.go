@@ -871,29 +871,12 @@ func TestStartReadiness(t *testing.T) {
 	}
 }
 
-// TestStartRelease: a release entry runs to completion before the others;
-// if it fails nothing else starts and proctor exits with its code;
-// --no-release skips it; `start release` runs it alone.
+// TestStartRelease: through the binary, a failed release starts nothing
+// and proctor exits with its code; --no-release skips it; `start release`
+// runs it alone. (That it runs first, once, is a rule of the state machine:
+// runner.TestMachineRelease.)
 func TestStartRelease(t *testing.T) {
 	t.Parallel()
-	t.Run("runs first", func(t *testing.T) {
-		t.Parallel()
-		dir := newAppDir(t, map[string]string{
-			"Procfile": "web: test -f migrated && echo saw the release; exec sleep 1000\nrelease: sleep 0.1; touch migrated; echo migrated\n",
-		})
-		p := startProctor(t, dir, "start")
-		p.WaitLine(0, isLine("web.1", "saw the release"))
-		p.Signal(syscall.SIGTERM)
-		require.Equal(t, 0, p.Wait(0))
-		out := p.Output()
-		released := slices.IndexFunc(out, isLine("system", "release.1 exited with code 0"))
-		webStarted := slices.IndexFunc(out, func(l string) bool {
-			n, text, _ := parseTextLine(l)
-			return n == "web.1" && strings.HasPrefix(text, "started with pid ")
-		})
-		assert.True(t, released >= 0 && released < webStarted, "release.1 exits before web.1 starts:\n%s", strings.Join(out, "\n"))
-		assert.Contains(t, linesOf(out, "release.1"), "migrated")
-	})
 	tests := []struct {
 		name     string
 		procfile string
@@ -929,7 +912,7 @@ func TestStartRelease(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			dir := newAppDir(t, map[string]string{"Procfile": tt.procfile})
-			stdout, stderr, code := runProctor(t, dir, append([]string{"start"}, tt.args...)...)
+			stdout, stderr, code := runProctor(t, dir, append(append([]string{"start"}, portArgs(t)...), tt.args...)...)
 			assert.Equal(t, tt.code, code, "stderr:\n%s", stderr)
 			var got []string
 			for _, l := range split(stdout) {
@@ -1135,74 +1118,40 @@ func TestStartCanDie(t *testing.T) {
 		assert.Equal(t, []string{"oneshot.1 exited with code 3", "sending SIGTERM to all processes", "web.1 terminated by SIGTERM"},
 			linesOf(p.Output(), "system"))
 	})
-	for _, canDie := range []string{"a,b", "all"} {
-		t.Run("all exited, "+canDie, func(t *testing.T) {
-			t.Parallel()
-			dir := newAppDir(t, map[string]string{"Procfile": "a: exit 0\nb: exit 1\n"})
-			stdout, stderr, code := runProctor(t, dir, append([]string{"start", "--can-die", canDie}, portArgs(t)...)...)
-			assert.Equal(t, 0, code, "stderr:\n%s", stderr)
-			sys := linesOf(split(stdout), "system")
-			assert.ElementsMatch(t, []string{"a.1 exited with code 0", "b.1 exited with code 1", "every process has exited", "sending SIGTERM to all processes"}, sys, stdout)
-		})
-	}
+	t.Run("all exited", func(t *testing.T) {
+		t.Parallel()
+		dir := newAppDir(t, map[string]string{"Procfile": "a: exit 0\nb: exit 1\n"})
+		stdout, stderr, code := runProctor(t, dir, append([]string{"start", "--can-die", "all"}, portArgs(t)...)...)
+		assert.Equal(t, 0, code, "stderr:\n%s", stderr)
+		sys := linesOf(split(stdout), "system")
+		assert.ElementsMatch(t, []string{"a.1 exited with code 0", "b.1 exited with code 1", "every process has exited", "sending SIGTERM to all processes"}, sys, stdout)
+	})
 }
 
-// TestStartRestart: an instance of a --restart type is started again after
-// 1 s, then 2 s, each restart reported with its count; a signal during the
-// wait stops everything with exit code 0.
+// TestStartRestart: through the binary, an instance of a --restart type
+// (or of any type with --restart all) is started again by a real timer
+// after its exit, and the stack stops cleanly. The backoff's doubling, its
+// cap and its reset are rules of the state machine
+// (runner.TestMachineLifecycle, "--restart: ...").
 func TestStartRestart(t *testing.T) {
 	t.Parallel()
-	dir := newAppDir(t, map[string]string{"Procfile": "web: exec sleep 1000\nflaky: echo run; exit 1\n"})
-	p := startProctor(t, dir, "start", "--restart", "flaky", "--log-format", "json")
-	p.WaitLine(0, isRecord("system", "restarting flaky.1 in 4s (restart 3)"))
-	p.Signal(syscall.SIGINT)
-	assert.Equal(t, 0, p.Wait(0))
-	recs := decodeRecords(t, p.Output())
-	var flaky, sys []record
-	for _, r := range recs {
-		switch {
-		case r.Process == "flaky.1":
-			flaky = append(flaky, r)
-		case r.Process == "system" && strings.Contains(r.Line, "flaky.1"):
-			sys = append(sys, r)
-		}
+	for _, restart := range []string{"flaky", "all"} {
+		t.Run(restart, func(t *testing.T) {
+			t.Parallel()
+			dir := newAppDir(t, map[string]string{"Procfile": "web: exec sleep 1000\nflaky: echo run; exit 1\n"})
+			p := startProctor(t, dir, append([]string{"start", "--restart", restart}, portArgs(t)...)...)
+			p.WaitLine(0, isLine("system", "restarting flaky.1 in 1s (restart 1)"))
+			// A child's last lines may come after the report of its
+			// exit: count the runs by their output.
+			runs := func() int {
+				return len(slices.DeleteFunc(linesOf(p.Output(), "flaky.1"), func(s string) bool { return s != "run" }))
+			}
+			waitFor(t, 20*time.Second, func() bool { return runs() >= 2 }, "flaky.1 ran twice")
+			p.Signal(syscall.SIGTERM)
+			assert.Equal(t, 0, p.Wait(0))
+			assertNoProcesses(t, p.Token())
+		})
 	}
-	var runs []time.Time
-	for _, r := range flaky {
-		if strings.HasPrefix(r.Line, "started with pid ") {
-			runs = append(runs, r.Time)
-		}
-	}
-	require.Len(t, runs, 3, "flaky.1 runs three times: %+v", flaky)
-	var msgs []string
-	for _, r := range sys {
-		msgs = append(msgs, r.Line)
-	}
-	assert.Equal(t, []string{
-		"flaky.1 exited with code 1", "restarting flaky.1 in 1s (restart 1)",
-		"flaky.1 exited with code 1", "restarting flaky.1 in 2s (restart 2)",
-		"flaky.1 exited with code 1", "restarting flaky.1 in 4s (restart 3)",
-	}, msgs)
-	assert.GreaterOrEqual(t, runs[1].Sub(sys[1].Time), 950*time.Millisecond, "first restart after 1 s")
-	assert.GreaterOrEqual(t, runs[2].Sub(sys[3].Time), 1950*time.Millisecond, "second restart after 2 s")
-	assertNoProcesses(t, p.Token())
-}
-
-// TestStartRestartAll: --restart all restarts any type.
-func TestStartRestartAll(t *testing.T) {
-	t.Parallel()
-	dir := newAppDir(t, map[string]string{"Procfile": "web: exec sleep 1000\nflaky: echo run; exit 0\n"})
-	p := startProctor(t, dir, "start", "--restart", "all")
-	p.WaitLine(0, isLine("system", "restarting flaky.1 in 1s (restart 1)"))
-	// A child's last lines may come after the report of its exit: count
-	// the runs by their output.
-	runs := func() int {
-		return len(slices.DeleteFunc(linesOf(p.Output(), "flaky.1"), func(s string) bool { return s != "run" }))
-	}
-	waitFor(t, 20*time.Second, func() bool { return runs() >= 2 }, "flaky.1 ran twice")
-	p.Signal(syscall.SIGTERM)
-	assert.Equal(t, 0, p.Wait(0))
-	assertNoProcesses(t, p.Token())
 }
 
 // TestStartConfigDefaults: .proctor (or .foreman) holds defaults for the
