@@ -12,7 +12,7 @@
 //	go test ./stress/
 //	go test -race ./stress/
 //
-// The full version, with the sizes the README table reports (500 chatty
+// The full version, with the sizes bench/RESULTS.md reports (500 chatty
 // instances for 30 s, a 20 s restart storm of 50 instances, 50 control
 // clients for 20 s, a 1 GiB line, repeated kill -9), is selected by the
 // build tag stress or by PROCTOR_STRESS=full; it takes about ten minutes.
