@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/proctor-run/proctor/internal/procenv"
 )
 
 // procChild is a process whose parent is proctor.
@@ -18,23 +20,11 @@ type procChild struct {
 // as a subreaper, which are not instances.
 func listChildren() []procChild {
 	self := os.Getpid()
-	// In a new PID namespace without its own /proc mount, /proc shows the
-	// host, where "parent is our pid" (1) would match the host init's
-	// children. Trust /proc only when it is ours.
-	if link, err := os.Readlink("/proc/self"); err != nil || link != strconv.Itoa(self) {
-		return nil
-	}
-	dir, err := os.Open("/proc")
-	if err != nil {
-		return nil
-	}
-	defer dir.Close()
-	names, _ := dir.Readdirnames(-1)
+	names := procenv.PIDs()
 	var out []procChild
 	buf := make([]byte, 0, 512)
-	for _, name := range names {
-		pid, err := strconv.Atoi(name)
-		if err != nil || pid == self {
+	for _, pid := range names {
+		if pid == self {
 			continue
 		}
 		ppid, pgid, ok := readStat(pid, buf)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/proctor-run/proctor/internal/procenv"
 )
 
 // The guardian is a small process that outlives proctor for one purpose: if
@@ -22,6 +24,7 @@ import (
 // without a parent-death signal, and keeps the write end of a pipe to its
 // stdin. It writes one line per event:
 //
+//	=TOKEN  the token of this run (first, before any group)
 //	+PGID   a process group was started
 //	-PGID   that process group is empty (every member is gone)
 //	bye     proctor is shutting down normally; exit without killing
@@ -31,13 +34,27 @@ import (
 // groups to empty, and sends SIGKILL to what is left. A group is removed only
 // once it is empty, and a process group id cannot be reused while any member
 // lives, so the guardian never signals a stranger's group.
+//
+// The token covers what the list cannot: every instance is started with
+// PROCTOR_GUARD_TOKEN=TOKEN in its environment, which its descendants
+// inherit, and on Linux the guardian also stops the group of every process
+// whose environment holds it. That reaches a group whose "+PGID" proctor had
+// no time to write (it is written just after the shell starts, and a kill -9
+// can land in between) and a descendant that moved itself into a new session
+// (setsid), which no group of the list holds. The token is random, so it
+// names the processes of this run and no other.
 
 // guardProtocol is the guardian's vocabulary.
 const (
+	guardToken  = '='
 	guardAdd    = '+'
 	guardRemove = '-'
 	guardBye    = "bye"
 )
+
+// guardTokenEnv is the variable that carries the run's token to every
+// instance and its descendants.
+const guardTokenEnv = "PROCTOR_GUARD_TOKEN"
 
 // Guard runs the guardian: it reads events from r (proctor's pipe) until end
 // of file and returns the exit code for the guardian process. grace is the
@@ -46,25 +63,61 @@ func Guard(r io.Reader, grace time.Duration) int {
 	// The guardian must survive what is sent to proctor's terminal and to
 	// proctor itself; it ends by end of file only.
 	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGPIPE)
-	groups, bye := readGuardEvents(r)
-	if bye || len(groups) == 0 {
+	groups, token, bye := readGuardEvents(r)
+	if bye {
 		return 0
 	}
+	own := syscall.Getpgrp()
+	carriers := func() {
+		for _, pgid := range tokenGroups(token) {
+			if pgid > 1 && pgid != own {
+				groups[pgid] = true
+			}
+		}
+	}
+	carriers()
 	stopGroups(groups, grace, 20*time.Millisecond)
+	// What forked into a new group while the others stopped gets no grace.
+	groups = map[int]bool{}
+	carriers()
+	stopGroups(groups, 0, 0)
 	return 0
 }
 
+// tokenGroups returns the process groups of the processes whose
+// environment holds the run's token. It finds none without a token, or
+// without /proc.
+func tokenGroups(token string) []int {
+	if token == "" {
+		return nil
+	}
+	seen := map[int]bool{}
+	var out []int
+	for _, pid := range procenv.Holding(guardTokenEnv + "=" + token) {
+		if pgid, err := syscall.Getpgid(pid); err == nil && !seen[pgid] {
+			seen[pgid] = true
+			out = append(out, pgid)
+		}
+	}
+	return out
+}
+
 // readGuardEvents applies the events read from r and returns the groups
-// still listed at end of file, and whether proctor said bye.
-func readGuardEvents(r io.Reader) (groups map[int]bool, bye bool) {
+// still listed at end of file, the run's token, and whether proctor said
+// bye.
+func readGuardEvents(r io.Reader) (groups map[int]bool, token string, bye bool) {
 	groups = map[int]bool{}
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if line == guardBye {
-			return groups, true
+			return groups, token, true
 		}
 		if len(line) < 2 {
+			continue
+		}
+		if line[0] == guardToken {
+			token = line[1:]
 			continue
 		}
 		pgid, err := strconv.Atoi(line[1:])
@@ -78,7 +131,7 @@ func readGuardEvents(r io.Reader) (groups map[int]bool, bye bool) {
 			delete(groups, pgid)
 		}
 	}
-	return groups, false
+	return groups, token, false
 }
 
 // stopGroups sends SIGTERM to each group, polls until they are empty or
@@ -136,8 +189,9 @@ func (g *guardian) send(event string) error {
 	return nil
 }
 
-func (g *guardian) add(pgid int) error    { return g.send(string(guardAdd) + strconv.Itoa(pgid)) }
-func (g *guardian) remove(pgid int) error { return g.send(string(guardRemove) + strconv.Itoa(pgid)) }
+func (g *guardian) token(token string) error { return g.send(string(guardToken) + token) }
+func (g *guardian) add(pgid int) error       { return g.send(string(guardAdd) + strconv.Itoa(pgid)) }
+func (g *guardian) remove(pgid int) error    { return g.send(string(guardRemove) + strconv.Itoa(pgid)) }
 
 // close tells the guardian that proctor shut down normally.
 func (g *guardian) close() {

@@ -17,19 +17,22 @@ func TestReadGuardEvents(t *testing.T) {
 		name   string
 		in     string
 		groups []int
+		token  string
 		bye    bool
 	}{
-		{"empty", "", nil, false},
-		{"adds", "+10\n+20\n", []int{10, 20}, false},
-		{"remove", "+10\n+20\n-10\n", []int{20}, false},
-		{"bye", "+10\nbye\n+20\n", []int{10}, true},
-		{"garbage ignored", "+x\n?5\n+\n+1\n+-3\n+30\n", []int{30}, false},
-		{"no final newline", "+10\n+11", []int{10, 11}, false},
+		{"empty", "", nil, "", false},
+		{"adds", "+10\n+20\n", []int{10, 20}, "", false},
+		{"remove", "+10\n+20\n-10\n", []int{20}, "", false},
+		{"bye", "+10\nbye\n+20\n", []int{10}, "", true},
+		{"garbage ignored", "+x\n?5\n+\n+1\n+-3\n+30\n", []int{30}, "", false},
+		{"no final newline", "+10\n+11", []int{10, 11}, "", false},
+		{"the token", "=0f3a\n+10\n", []int{10}, "0f3a", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			groups, bye := readGuardEvents(strings.NewReader(tt.in))
+			groups, token, bye := readGuardEvents(strings.NewReader(tt.in))
 			assert.Equal(t, tt.bye, bye)
+			assert.Equal(t, tt.token, token)
 			var got []int
 			for g := range groups {
 				got = append(got, g)

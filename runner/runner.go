@@ -28,6 +28,8 @@ package runner
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -39,6 +41,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/proctor-run/proctor/env"
 	"github.com/proctor-run/proctor/output"
 	"github.com/proctor-run/proctor/procfile"
 )
@@ -233,6 +236,7 @@ type shell struct {
 	done    chan struct{}     // closed when the loop ends
 
 	guard        *guardian
+	guardToken   string                 // in every instance's environment; see Guard
 	lingering    map[int]bool           // groups whose leader exited but members remain
 	signalled    map[int]syscall.Signal // adopted descendants signalled at shutdown
 	childrenGone bool
@@ -424,6 +428,10 @@ func (s *shell) startGuardian() {
 	}
 	s.childrenGone = false
 	s.guard = &guardian{pid: pid, w: w}
+	var nonce [16]byte
+	rand.Read(nonce[:]) // never fails (crypto/rand)
+	s.guardToken = hex.EncodeToString(nonce[:])
+	s.guardSend(s.guard.token(s.guardToken))
 }
 
 // checkLingering tells the guardian about groups that have emptied.
@@ -484,7 +492,7 @@ func (s *shell) spawn(f fxSpawn) event {
 	}
 	var pid int
 	if err == nil {
-		pid, err = s.spawner.spawn(spawnSpec{command: f.inst.Command, dir: s.opts.Dir, env: f.inst.Env, files: files, tty: s.opts.TTY})
+		pid, err = s.spawner.spawn(spawnSpec{command: f.inst.Command, dir: s.opts.Dir, env: s.spawnEnv(f.inst), files: files, tty: s.opts.TTY})
 	}
 	if err != nil {
 		for _, r := range readers {
@@ -505,6 +513,15 @@ func (s *shell) spawn(f fxSpawn) event {
 		s.copy(f.inst.Name, streams[i], r, proc.raw)
 	}
 	return evSpawned{gen: f.gen, pid: pid}
+}
+
+// spawnEnv is the environment inst starts with: its own, from the plan, and
+// the guardian's token, when there is a guardian.
+func (s *shell) spawnEnv(inst procfile.Instance) []string {
+	if s.guardToken == "" {
+		return inst.Env
+	}
+	return env.Set(inst.Env, guardTokenEnv, s.guardToken)
 }
 
 // copy starts a reader goroutine that copies r into the output until EOF,

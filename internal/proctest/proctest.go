@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/proctor-run/proctor/internal/procenv"
 )
 
 // Token marks the processes of one test: Var=Value in their environment.
@@ -28,23 +30,7 @@ func (tk Token) Env() string { return tk.Var + "=" + tk.Value }
 // Procs returns the live processes carrying the token (a zombie has no
 // environment left to read).
 func (tk Token) Procs() []int {
-	want := []byte(tk.Env() + "\x00")
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		data, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if err != nil {
-			continue // gone, or not ours to read
-		}
-		if bytes.HasPrefix(data, want) || bytes.Contains(data, append([]byte{0}, want...)) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
+	return procenv.Holding(tk.Env())
 }
 
 // WaitGone waits until no process carries the token and returns how long
