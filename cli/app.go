@@ -153,6 +153,17 @@ func (f *appFlags) resolvePorts(flags *pflag.FlagSet, environ []string) (procfil
 	return p, nil
 }
 
+// startRules reads the start rules of .proctor's processes block (in the
+// current directory, like the other defaults) and checks them against the
+// Procfile's types.
+func startRules(entries []procfile.Entry) (map[string]procfile.Rules, error) {
+	file, err := config.Find(".")
+	if err != nil {
+		return nil, err
+	}
+	return file.Rules(procfile.Names(entries))
+}
+
 // withPortHint adds to a port out of range the flags that change it.
 func withPortHint(err error) error {
 	var outside *procfile.PortRangeError

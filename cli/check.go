@@ -76,10 +76,14 @@ func checkApp(h *host, f *appFlags, flags *pflag.FlagSet, formation string) ([]p
 	if err != nil {
 		return entries, append(problems, err)
 	}
+	rules, err := startRules(entries)
+	if err != nil {
+		problems = append(problems, err)
+	}
 	if len(problems) > 0 {
 		return entries, problems // the plan would be made of what failed
 	}
-	app := procfile.App{Entries: entries, Environ: env.Environ(h.environ(), vars, !f.noEnvOverride)}
+	app := procfile.App{Entries: entries, Environ: env.Environ(h.environ(), vars, !f.noEnvOverride), Rules: rules}
 	if app.Ports, err = f.resolvePorts(flags, app.Environ); err == nil {
 		_, err = app.Plan(counts)
 	}

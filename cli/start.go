@@ -139,6 +139,9 @@ func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error 
 	if err != nil {
 		return err
 	}
+	if a.Rules, err = startRules(a.Entries); err != nil {
+		return &exitError{exitUsage, err}
+	}
 	// Every instance can find the stack it runs in (a nested start does).
 	a.Environ = env.Set(a.Environ, stackSocketEnv, stackSocket(h, f.socket, a.root))
 	plan, err := a.Plan(counts)

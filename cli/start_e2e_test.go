@@ -1485,3 +1485,97 @@ func TestStartNested(t *testing.T) {
 	assert.Contains(t, web, "proctor: running inside the proctor stack on .proctor.sock: this inner stack has no control socket (give it one with --socket)")
 	assert.Contains(t, linesOf(split(stdout), "system"), "web.1 exited with code 0")
 }
+
+// TestStartOrder: with .proctor's processes, web starts only once db is
+// ready (a log line), and probe only once web is ready (a real HTTP
+// request) and its own exec check passes; the stream says what each waits
+// for and when it starts.
+func TestStartOrder(t *testing.T) {
+	t.Parallel()
+	dir := newAppDir(t, map[string]string{
+		"Procfile": "db: while [ ! -f go ]; do sleep 0.01; done; echo database system is ready to accept connections >&2; exec sleep 1000\n" +
+			"web: exec " + helperBin(t) + " http\n" +
+			"probe: echo probe up; exec sleep 1000\n",
+		".proctor": "processes:\n" +
+			"  web:\n    after: [db]\n    ready: http /health\n" +
+			"  db:\n    ready: log \"ready to accept connections$\"\n" +
+			"  probe:\n    after: web\n    ready: exec test -f flag\n    ready_timeout: 20\n",
+	})
+	p := startProctor(t, dir, append([]string{"start"}, portArgs(t)...)...)
+	p.WaitLine(0, isLine("system", "web.1 waits for db.1 (ready: log ready to accept connections$)"))
+	p.WaitLine(0, isLine("system", "probe.1 waits for web.1 (ready: http /health)"))
+	p.WaitLine(0, func(l string) bool {
+		n, text, _ := parseTextLine(l)
+		return n == "db.1" && strings.HasPrefix(text, "started with pid")
+	})
+	assert.Empty(t, linesOf(p.Output(), "web.1"), "web.1 has not started while db.1 is not ready")
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go"), nil, 0o644))
+	p.WaitLine(0, func(l string) bool {
+		n, text, _ := parseTextLine(l)
+		return n == "system" && strings.HasPrefix(text, "db.1 is ready (log ready to accept connections$, ")
+	})
+	p.WaitLine(0, isLine("system", "starting web.1: db.1 ready"))
+	// (web.1's own line about the check may come before or after this
+	// one: the streams are merged as they arrive.)
+	p.WaitLine(0, isLine("system", "starting probe.1: web.1 ready"))
+	p.WaitLine(0, isLine("probe.1", "probe up"))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "flag"), nil, 0o644))
+	p.WaitLine(0, func(l string) bool {
+		n, text, _ := parseTextLine(l)
+		return n == "system" && strings.HasPrefix(text, "probe.1 is ready (exec test -f flag, ")
+	})
+	p.Signal(syscall.SIGINT)
+	assert.Equal(t, 0, p.Wait(0))
+	out := p.Output()
+	ready := slices.IndexFunc(out, func(l string) bool { _, text, _ := parseTextLine(l); return strings.HasPrefix(text, "db.1 is ready") })
+	webStarted := slices.IndexFunc(out, func(l string) bool {
+		n, text, _ := parseTextLine(l)
+		return n == "web.1" && strings.HasPrefix(text, "started with pid")
+	})
+	assert.True(t, ready >= 0 && ready < webStarted, "web.1 starts after db.1 is ready:\n%s", strings.Join(out, "\n"))
+	assert.Contains(t, linesOf(out, "web.1"), "health check from proctor", "the http check made a real request")
+	assertNoProcesses(t, p.Token())
+}
+
+// TestStartReadyTimeout: a dependency that is not ready within its
+// ready_timeout stops the stack with exit code 1, its dependent never
+// started.
+func TestStartReadyTimeout(t *testing.T) {
+	t.Parallel()
+	dir := newAppDir(t, map[string]string{
+		"Procfile": "db: exec sleep 1000\nweb: echo web ran\n",
+		".proctor": "processes:\n  db:\n    ready: log never said\n    ready_timeout: 0.3\n  web:\n    after: db\n",
+	})
+	stdout, stderr, code := runProctor(t, dir, append([]string{"start"}, portArgs(t)...)...)
+	assert.Equal(t, 1, code, "stderr:\n%s", stderr)
+	sys := linesOf(split(stdout), "system")
+	assert.Contains(t, sys, "db.1 is not ready after 300ms (ready: log never said); stopping")
+	assert.Contains(t, stderr, "db.1 is not ready after 300ms (ready: log never said)")
+	assert.NotContains(t, stdout, "web ran")
+}
+
+// TestStartOrderErrors: a .proctor processes block that does not fit the
+// Procfile is an error at its line before anything starts (exit 2), and
+// check reports it too.
+func TestStartOrderErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, proctor, want string }{
+		{"an unknown name", "processes:\n  web:\n    after: [dbb]\n", `.proctor:3: web: after: no such process type "dbb" in the Procfile (it has db, web)`},
+		{"a cycle", "processes:\n  web:\n    after: db\n  db:\n    after: web\n", ".proctor:2: web: after: a cycle: web → db → web"},
+		{"an unknown key", "processes:\n  web:\n    aftr: db\n", ".proctor:3: web: aftr: unknown key (expected after, ready, ready_timeout)"},
+		{"a bad check", "processes:\n  db:\n    ready: http health\n", `.proctor:3: db: ready: http needs a path starting with /, not "health"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := newAppDir(t, map[string]string{"Procfile": "db: echo db ran\nweb: echo web ran\n", ".proctor": tc.proctor})
+			stdout, stderr, code := runProctor(t, dir, "start")
+			assert.Equal(t, 2, code)
+			assert.Contains(t, stderr, tc.want)
+			assert.Empty(t, stdout, "nothing started")
+			_, stderr, code = runProctor(t, dir, "check")
+			assert.NotEqual(t, 0, code, "check fails")
+			assert.Contains(t, stderr, tc.want)
+		})
+	}
+}

@@ -215,6 +215,9 @@ type App struct {
 	// one-off command starts from: for start and run, proctor's own with the
 	// env files applied; for export, the env files' variables alone.
 	Environ []string
+	// Rules holds the start rules of the types that have any (.proctor's
+	// processes), by type.
+	Rules map[string]Rules
 }
 
 // Instance describes instance num (from 1) of the entry at typeIndex. It

@@ -8,6 +8,7 @@ package runner
 // events, so tests can drive every rule event by event.
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -23,6 +24,7 @@ type lifecycle uint8
 
 const (
 	idle        lifecycle = iota // planned, not started yet
+	waiting                      // waits for the types it starts after to be ready
 	starting                     // spawn asked for, no pid yet
 	running                      // its process runs
 	stopping                     // stopped on request: stays stopped once it exits
@@ -47,6 +49,8 @@ func (l lifecycle) State() State {
 		return Restarting
 	case exited:
 		return Exited
+	case waiting:
+		return Waiting
 	}
 	return Stopped
 }
@@ -198,6 +202,7 @@ const (
 	timerRestart  timerKind = iota + 1 // restart run gen's instance after its backoff
 	timerKill                          // SIGKILL run gen if it still runs
 	timerDeadline                      // the shutdown's grace period is over
+	timerReady                         // run gen's time to become ready is over
 )
 
 type timerKey struct {
@@ -220,12 +225,15 @@ type (
 	}
 	// fxSignalStrangers sends sig to the descendants proctor adopted.
 	fxSignalStrangers struct{ sig stopSignal }
-	// fxWatch starts probing run gen's port; fxUnwatch stops it.
+	// fxWatch starts checking run gen's readiness with check; fxUnwatch
+	// stops it.
 	fxWatch struct {
 		gen     uint64
 		pid     int
 		port    int
 		started time.Time
+		check   procfile.Readiness
+		env     []string // for an exec check
 	}
 	fxUnwatch struct{ gen uint64 }
 	// fxTimer arms a timer that fires evTimer{key} after d.
@@ -335,7 +343,12 @@ func (m *machine) Handle(now time.Time, ev event) []effect {
 	case evReady:
 		if u := m.byGen(ev.gen); u != nil && u.alive() && !u.ready {
 			u.ready = true
-			m.log("", fmt.Sprintf("%s is listening on port %d (%.2fs after start)", u.Name, u.Port, now.Sub(u.started).Seconds()))
+			if check := m.rules(u.Type).Ready; check.Kind == "" || check.Kind == procfile.ReadyPort {
+				m.log("", fmt.Sprintf("%s is listening on port %d (%.2fs after start)", u.Name, u.Port, now.Sub(u.started).Seconds()))
+			} else {
+				m.log("", fmt.Sprintf("%s is ready (%s, %.2fs after start)", u.Name, check, now.Sub(u.started).Seconds()))
+			}
+			m.startUnblocked()
 		}
 	case evTimer:
 		m.timer(ev.key)
@@ -469,12 +482,88 @@ func (m *machine) begin() {
 	}
 }
 
-// startAll starts every instance that has not started yet.
+// startAll starts every instance that has not started yet, or sets it
+// waiting for the types it starts after.
 func (m *machine) startAll() {
 	for _, u := range m.units {
 		if u.state == idle && u.Type != procfile.ReleaseType {
-			m.start(u)
+			m.startOrWait(u)
 		}
+	}
+}
+
+func (m *machine) rules(typ string) procfile.Rules { return m.cfg.app.Rules[typ] }
+
+// readinessMatters reports whether the readiness of typ is waited for: it
+// has a check of its own, or another type starts after it. Only then does
+// an instance that does not become ready in time stop the stack.
+func (m *machine) readinessMatters(typ string) bool {
+	if m.rules(typ).Ready.Kind != "" {
+		return true
+	}
+	for _, r := range m.cfg.app.Rules {
+		if slices.Contains(r.After, typ) {
+			return true
+		}
+	}
+	return false
+}
+
+// blockers lists the instances u starts after that are not ready.
+func (m *machine) blockers(u *unit) []*unit {
+	var out []*unit
+	for _, t := range m.rules(u.Type).After {
+		for _, d := range m.units {
+			if d.Type == t && !(d.alive() && d.ready) {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
+
+// startOrWait starts u, or sets it waiting when an instance it starts after
+// is not ready yet, saying for which.
+func (m *machine) startOrWait(u *unit) {
+	b := m.blockers(u)
+	if len(b) == 0 {
+		m.start(u)
+		return
+	}
+	u.state = waiting
+	parts := make([]string, len(b))
+	for i, d := range b {
+		parts[i] = fmt.Sprintf("%s (ready: %s)", d.Name, m.describeCheck(d))
+	}
+	m.log("", fmt.Sprintf("%s waits for %s", u.Name, strings.Join(parts, ", ")))
+}
+
+// describeCheck is u's readiness check as the stream shows it.
+func (m *machine) describeCheck(u *unit) string {
+	check := m.rules(u.Type).Ready
+	if check.Kind == "" || check.Kind == procfile.ReadyPort {
+		return "port " + strconv.Itoa(u.Port)
+	}
+	return check.String()
+}
+
+// startUnblocked starts the waiting instances whose every dependency is
+// now ready.
+func (m *machine) startUnblocked() {
+	for _, u := range m.units {
+		if u.state != waiting || len(m.blockers(u)) > 0 {
+			continue
+		}
+		var deps []string
+		for _, t := range m.rules(u.Type).After {
+			for _, d := range m.units {
+				if d.Type == t {
+					deps = append(deps, d.Name)
+				}
+			}
+		}
+		m.log("", fmt.Sprintf("starting %s: %s ready", u.Name, strings.Join(deps, ", ")))
+		m.start(u)
 	}
 }
 
@@ -503,7 +592,11 @@ func (m *machine) spawned(ev evSpawned) {
 		m.terminate(u)
 	default:
 		u.state = running
-		m.emit(fxWatch{gen: u.gen, pid: u.pid, port: u.Port, started: u.started})
+		m.emit(fxWatch{gen: u.gen, pid: u.pid, port: u.Port, started: u.started, check: m.rules(u.Type).Ready, env: u.Env})
+		if m.readinessMatters(u.Type) {
+			timeout := cmp.Or(m.rules(u.Type).ReadyTimeout, procfile.DefaultReadyTimeout)
+			m.emit(fxTimer{timerKey{timerReady, u.gen}, timeout})
+		}
 	}
 }
 
@@ -567,6 +660,21 @@ func (m *machine) afterExit(u *unit, st exitStatus) {
 	}
 }
 
+// NotReadyError is returned by Run when an instance that others wait for,
+// or that has a readiness check of its own, was not ready in time.
+type NotReadyError struct {
+	// Name is the instance, e.g. "db.1".
+	Name string
+	// Timeout is how long it had.
+	Timeout time.Duration
+	// Check is its readiness check, e.g. "log ready to accept".
+	Check string
+}
+
+func (e *NotReadyError) Error() string {
+	return fmt.Sprintf("%s is not ready after %s (ready: %s)", e.Name, e.Timeout, e.Check)
+}
+
 func exitErr(u *unit, st exitStatus) *ExitError {
 	return &ExitError{Name: u.Name, Code: st.code, Signal: st.signal, signum: st.signum}
 }
@@ -605,6 +713,12 @@ func (m *machine) timer(key timerKey) {
 		if m.phase == shutdown {
 			m.kill()
 		}
+	case timerReady:
+		if u := m.byGen(key.gen); u != nil && u.alive() && !u.ready && m.phase == up {
+			timeout := cmp.Or(m.rules(u.Type).ReadyTimeout, procfile.DefaultReadyTimeout)
+			m.log("", fmt.Sprintf("%s is not ready after %s (ready: %s); stopping", u.Name, timeout, m.describeCheck(u)))
+			m.beginShutdown(&NotReadyError{Name: u.Name, Timeout: timeout, Check: m.describeCheck(u)})
+		}
 	}
 }
 
@@ -616,7 +730,7 @@ func (m *machine) beginShutdown(result error) {
 	m.phase = shutdown
 	m.result = result
 	for _, u := range m.units {
-		if u.state == backoff {
+		if u.state == backoff || u.state == waiting {
 			u.state = stopped
 		}
 	}
@@ -637,7 +751,7 @@ func (m *machine) kill() {
 	}
 	if m.phase == up {
 		for _, u := range m.units {
-			if u.state == backoff {
+			if u.state == backoff || u.state == waiting {
 				u.state = stopped
 			}
 		}
@@ -749,7 +863,7 @@ func (m *machine) stopUnit(u *unit) {
 		u.state = stopping // the spawn's outcome finishes the stop
 	case restarting:
 		u.state = stopping // already signalled
-	case idle, backoff, exited:
+	case idle, waiting, backoff, exited:
 		u.state = stopped
 	}
 }
@@ -785,6 +899,10 @@ func (m *machine) restartEach(req uint64, units []*unit) {
 	if u.awaitingSpawn() {
 		u.state = starting // starting anyway: a fresh run is on its way
 		m.restartEach(req, units[1:])
+		return
+	}
+	if u.state == waiting {
+		m.restartEach(req, units[1:]) // it starts once what it waits for is ready
 		return
 	}
 	oldGen := u.gen
@@ -888,9 +1006,9 @@ func (m *machine) scaleType(tc procfile.TypeCount) (changed []*unit) {
 			u.state = starting // stopped while starting: keep it
 		case u.state == stopping || u.state == removing:
 			u.state = restarting // being stopped: start again once it exits
-		case u.state == running || u.state == restarting || u.state == backoff:
+		case u.state == running || u.state == restarting || u.state == backoff || u.state == waiting:
 		default:
-			m.start(u)
+			m.startOrWait(u)
 			changed = append(changed, u)
 		}
 	}

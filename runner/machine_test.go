@@ -27,7 +27,8 @@ import (
 //	TERM web.1, KILL web.1      fxSignal to the instance's group
 //	TERM strangers              fxSignalStrangers
 //	watch web.1 :5000           fxWatch; unwatch web.1 is fxUnwatch
-//	timer restart web.1 1s      fxTimer (kinds restart, kill, deadline)
+//	watch db.1 :5000 (log up)   fxWatch with a check of .proctor
+//	timer restart web.1 1s      fxTimer (kinds restart, kill, deadline, ready)
 //	reap                        fxReapAgain
 //	register web.2              fxRegister
 //	log: LINE                   fxLog of a system line
@@ -36,7 +37,7 @@ import (
 // "web.1| started with pid N" logs are left out: every spawn has one.
 //
 // Actions: begin, exit NAME CODE, exit NAME SIGTERM, exit pid N CODE,
-// ready NAME, fire restart|kill NAME, fire deadline, shutdown, kill,
+// ready NAME, fire restart|kill|ready NAME, fire deadline, shutdown, kill,
 // stop NAME, restart NAME, scale TYPE=N[,TYPE=N], after DURATION (moves the
 // clock), fail NAME (the next spawn of NAME fails; no effects), stale NAME
 // (remembers NAME's current run, so that "fire restart stale" and
@@ -53,9 +54,10 @@ type machineCase struct {
 	counts   []int // default: 1 of each
 	canDie   []string
 	restart  []string
+	rules    map[string]procfile.Rules // .proctor's processes
 	steps    []step
-	result   string // Result(): "" for nil, else the ExitError's text
-	code     int    // the ExitError's exit code
+	result   string // Result(): "" for nil, else the error's text
+	code     int    // the ExitError's exit code, when it is one
 	stopped  bool   // Stopped() after the last step
 }
 
@@ -79,7 +81,7 @@ func newHarness(t *testing.T, c machineCase) *harness {
 	if counts == nil {
 		counts = slices.Repeat([]int{1}, len(entries))
 	}
-	app := procfile.App{Entries: entries, Ports: procfile.Ports{Base: 5000, Step: 100}}
+	app := procfile.App{Entries: entries, Ports: procfile.Ports{Base: 5000, Step: 100}, Rules: c.rules}
 	planned, err := app.Plan(counts)
 	require.NoError(t, err)
 	cfg := machineConfig{
@@ -157,6 +159,8 @@ func (h *harness) event(do string) (ev event, ok bool) {
 			return evTimer{timerKey{timerRestart, h.gen(arg(2))}}, true
 		case "kill":
 			return evTimer{timerKey{timerKill, h.gen(arg(2))}}, true
+		case "ready":
+			return evTimer{timerKey{timerReady, h.gen(arg(2))}}, true
 		}
 	case "shutdown":
 		return evShutdown{}, true
@@ -238,11 +242,14 @@ func (h *harness) render(f effect) string {
 	case fxSignalStrangers:
 		return map[stopSignal]string{sigTerm: "TERM ", sigKill: "KILL "}[f.sig] + "strangers"
 	case fxWatch:
+		if f.check.Kind != "" {
+			return fmt.Sprintf("watch %s :%d (%s)", h.nameOfGen(f.gen), f.port, f.check)
+		}
 		return fmt.Sprintf("watch %s :%d", h.nameOfGen(f.gen), f.port)
 	case fxUnwatch:
 		return "unwatch " + h.nameOfGen(f.gen)
 	case fxTimer:
-		kind := map[timerKind]string{timerRestart: "restart", timerKill: "kill", timerDeadline: "deadline"}[f.key.kind]
+		kind := map[timerKind]string{timerRestart: "restart", timerKill: "kill", timerDeadline: "deadline", timerReady: "ready"}[f.key.kind]
 		if f.key.kind == timerDeadline {
 			return fmt.Sprintf("timer deadline %s", f.d)
 		}
@@ -291,8 +298,7 @@ func runMachineCase(t *testing.T, c machineCase) {
 	var exit *ExitError
 	if c.result == "" {
 		assert.NoError(t, h.m.Result())
-	} else if assert.ErrorAs(t, h.m.Result(), &exit) {
-		assert.Equal(t, c.result, exit.Error())
+	} else if assert.EqualError(t, h.m.Result(), c.result) && errors.As(h.m.Result(), &exit) {
 		assert.Equal(t, c.code, exit.ExitCode())
 	}
 	assert.Equal(t, c.stopped, h.m.Stopped(), "Stopped()")
@@ -720,4 +726,109 @@ func TestMachineStatus(t *testing.T) {
 	require.Len(t, st, 2)
 	assert.Equal(t, Status{Name: "web.1", Type: "web", PID: h.unit("web.1").pid, State: Running, Uptime: 3 * time.Second, Port: 5000, Ready: true}, st[0])
 	assert.Equal(t, Status{Name: "worker.1", Type: "worker", State: Restarting, Restarts: 1, Port: 5100}, st[1])
+}
+
+// The start order of .proctor (after, ready, ready_timeout): db's
+// readiness is a log line, web starts after db.
+var (
+	dbWebWorker = "db: pg\nweb: serve\nworker: work\n"
+	webAfterDB  = map[string]procfile.Rules{
+		"db":  {Ready: procfile.Readiness{Kind: procfile.ReadyLog, Arg: "ready to accept"}},
+		"web": {After: []string{"db"}},
+	}
+	dbWatched = []string{"watch db.1 :5000 (log ready to accept)", "timer ready db.1 1m0s"}
+)
+
+func TestMachineOrder(t *testing.T) {
+	cases := []machineCase{{
+		name:     "after: web waits until db is ready, then starts; the others do not wait",
+		procfile: dbWebWorker, rules: webAfterDB,
+		steps: []step{
+			{do: "begin", fx: slices.Concat([]string{"spawn db.1", "log: web.1 waits for db.1 (ready: log ready to accept)", "spawn worker.1"}, dbWatched, []string{"watch worker.1 :5200"}),
+				states: "db.1:running web.1:waiting worker.1:running"},
+			{do: "ready worker.1", fx: []string{"log: worker.1 is listening on port 5200 (0.00s after start)"}},
+			{do: "after 2s"},
+			{do: "ready db.1", fx: []string{"log: db.1 is ready (log ready to accept, 2.00s after start)", "log: starting web.1: db.1 ready", "spawn web.1", "watch web.1 :5100"},
+				states: "db.1:running web.1:running worker.1:running"},
+			{do: "fire ready db.1", fx: nil},
+		},
+	}, {
+		name:     "ready_timeout: a dependency not ready in time stops the stack, with code 1",
+		procfile: dbWebWorker, rules: webAfterDB,
+		steps: []step{
+			{do: "begin", fx: slices.Concat([]string{"spawn db.1", "log: web.1 waits for db.1 (ready: log ready to accept)", "spawn worker.1"}, dbWatched, []string{"watch worker.1 :5200"})},
+			{do: "after 60s"},
+			{do: "fire ready db.1", fx: []string{"log: db.1 is not ready after 1m0s (ready: log ready to accept); stopping", "log: sending SIGTERM to all processes", "TERM db.1", "TERM worker.1", "TERM strangers", "timer deadline 5s", "reap"},
+				states: "db.1:stopping web.1:stopped worker.1:stopping"},
+		},
+		result: "db.1 is not ready after 1m0s (ready: log ready to accept)",
+	}, {
+		name:     "a dependency that exits before it is ready stops the stack; its dependent never starts",
+		procfile: dbWebWorker, rules: webAfterDB,
+		steps: []step{
+			{do: "begin", fx: slices.Concat([]string{"spawn db.1", "log: web.1 waits for db.1 (ready: log ready to accept)", "spawn worker.1"}, dbWatched, []string{"watch worker.1 :5200"})},
+			{do: "exit db.1 2", fx: []string{"unwatch db.1", "log: db.1 exited with code 2", "log: sending SIGTERM to all processes", "TERM worker.1", "TERM strangers", "timer deadline 5s", "reap"},
+				states: "db.1:exited web.1:stopped worker.1:stopping"},
+		},
+		result: "db.1 exited with code 2", code: 2,
+	}, {
+		name:     "--restart: the dependency restarts and web waits on until the new run is ready",
+		procfile: dbWebWorker, rules: webAfterDB, restart: []string{"db"},
+		steps: []step{
+			{do: "begin", fx: slices.Concat([]string{"spawn db.1", "log: web.1 waits for db.1 (ready: log ready to accept)", "spawn worker.1"}, dbWatched, []string{"watch worker.1 :5200"})},
+			{do: "stale db.1"},
+			{do: "exit db.1 1", fx: []string{"unwatch db.1", "log: db.1 exited with code 1", "log: restarting db.1 in 1s (restart 1)", "timer restart db.1 1s"}, states: "db.1:restarting web.1:waiting worker.1:running"},
+			{do: "fire ready stale", fx: nil},
+			{do: "fire restart db.1", fx: slices.Concat([]string{"spawn db.1"}, dbWatched)},
+			{do: "ready db.1", fx: []string{"log: db.1 is ready (log ready to accept, 0.00s after start)", "log: starting web.1: db.1 ready", "spawn web.1", "watch web.1 :5100"}},
+		},
+	}, {
+		name:     "every instance of a type is waited for; a type with none in the formation is not",
+		procfile: dbWebWorker, counts: []int{2, 1, 0},
+		rules: map[string]procfile.Rules{"web": {After: []string{"db", "worker"}}},
+		steps: []step{
+			{do: "begin", fx: []string{"spawn db.1", "spawn db.2", "log: web.1 waits for db.1 (ready: port 5000), db.2 (ready: port 5001)", "watch db.1 :5000", "timer ready db.1 1m0s", "watch db.2 :5001", "timer ready db.2 1m0s"}},
+			{do: "ready db.2", fx: []string{"log: db.2 is listening on port 5001 (0.00s after start)"}, states: "db.1:running db.2:running web.1:waiting"},
+			{do: "ready db.1", fx: []string{"log: db.1 is listening on port 5000 (0.00s after start)", "log: starting web.1: db.1, db.2 ready", "spawn web.1", "watch web.1 :5100"}},
+		},
+	}, {
+		name:     "a shutdown while web waits: it never starts",
+		procfile: dbWebWorker, rules: webAfterDB,
+		steps: []step{
+			{do: "begin", fx: slices.Concat([]string{"spawn db.1", "log: web.1 waits for db.1 (ready: log ready to accept)", "spawn worker.1"}, dbWatched, []string{"watch worker.1 :5200"})},
+			{do: "shutdown", fx: []string{"log: sending SIGTERM to all processes", "TERM db.1", "TERM worker.1", "TERM strangers", "timer deadline 5s", "reap"}, states: "db.1:stopping web.1:stopped worker.1:stopping"},
+			{do: "exit db.1 SIGTERM", fx: []string{"unwatch db.1", "log: db.1 terminated by SIGTERM"}},
+			{do: "exit worker.1 SIGTERM", fx: []string{"unwatch worker.1", "log: worker.1 terminated by SIGTERM", "TERM strangers"}},
+		},
+		stopped: true,
+	}, {
+		name:     "requests: scale up waits too, restart leaves a waiting instance waiting, stop stops it",
+		procfile: dbWebWorker, rules: webAfterDB,
+		steps: []step{
+			{do: "begin", fx: slices.Concat([]string{"spawn db.1", "log: web.1 waits for db.1 (ready: log ready to accept)", "spawn worker.1"}, dbWatched, []string{"watch worker.1 :5200"})},
+			{do: "scale web=2", fx: []string{"register web.2", "log: web.2 waits for db.1 (ready: log ready to accept)", "log: scaled web to 2", "reply 1 ok"}, states: "db.1:running web.1:waiting web.2:waiting worker.1:running"},
+			{do: "restart web.1", fx: []string{"reply 2 ok"}, states: "db.1:running web.1:waiting web.2:waiting worker.1:running"},
+			{do: "stop web.2", fx: []string{"reply 3 ok"}, states: "db.1:running web.1:waiting web.2:stopped worker.1:running"},
+			{do: "ready db.1", fx: []string{"log: db.1 is ready (log ready to accept, 0.00s after start)", "log: starting web.1: db.1 ready", "spawn web.1", "watch web.1 :5100"}},
+		},
+	}, {
+		name:     "release first, then the order",
+		procfile: "release: migrate\n" + dbWebWorker, rules: webAfterDB,
+		steps: []step{
+			{do: "begin", fx: []string{"spawn release.1", "watch release.1 :5000"}},
+			{do: "exit release.1 0", fx: []string{"unwatch release.1", "log: release.1 exited with code 0", "spawn db.1", "log: web.1 waits for db.1 (ready: log ready to accept)", "spawn worker.1", "watch db.1 :5100 (log ready to accept)", "timer ready db.1 1m0s", "watch worker.1 :5300"}},
+		},
+	}, {
+		name:     "a check of its own bounds a type's readiness though nobody waits for it; ready_timeout sets the bound",
+		procfile: "web: serve\n",
+		rules:    map[string]procfile.Rules{"web": {Ready: procfile.Readiness{Kind: procfile.ReadyHTTP, Arg: "/health"}, ReadyTimeout: 90 * time.Second}},
+		steps: []step{
+			{do: "begin", fx: []string{"spawn web.1", "watch web.1 :5000 (http /health)", "timer ready web.1 1m30s"}},
+			{do: "ready web.1", fx: []string{"log: web.1 is ready (http /health, 0.00s after start)"}},
+			{do: "fire ready web.1", fx: nil},
+		},
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { runMachineCase(t, c) })
+	}
 }

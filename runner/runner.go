@@ -197,6 +197,7 @@ const (
 	Stopped    State = "stopped"
 	Exited     State = "exited"
 	Restarting State = "restarting"
+	Waiting    State = "waiting"
 )
 
 // process is the operating-system side of one running instance: what the
@@ -230,10 +231,20 @@ type shell struct {
 	reaper  *reaper
 	prober  *prober
 	readers sync.WaitGroup
-	pipesMu sync.Mutex
-	pipes   map[*os.File]bool // read ends still open, closed after drainTimeout
-	wake    chan event        // timers, delivered on the shell goroutine
-	done    chan struct{}     // closed when the loop ends
+	// readyCh carries the runs whose check (other than port) passed;
+	// checks cancels the polling of each run, done by checkers.
+	readyCh  chan uint64
+	checks   map[uint64]context.CancelFunc
+	checkers sync.WaitGroup
+	// probeReq and probeTimeout come from exec checks; probes holds the
+	// running ones by pid.
+	probeReq     chan probeRun
+	probeTimeout chan chan bool
+	probes       map[int]chan bool
+	pipesMu      sync.Mutex
+	pipes        map[*os.File]bool // read ends still open, closed after drainTimeout
+	wake         chan event        // timers, delivered on the shell goroutine
+	done         chan struct{}     // closed when the loop ends
 
 	guard        *guardian
 	guardToken   string                 // in every instance's environment; see Guard
@@ -250,17 +261,22 @@ func newShell(opts Options, requests <-chan func(*shell)) *shell {
 		opts.Output.Register(p.Name, p.TypeIndex)
 	}
 	return &shell{
-		opts:      opts,
-		out:       opts.Output,
-		requests:  requests,
-		m:         m,
-		procs:     map[int]*process{},
-		replies:   map[uint64]func(error){},
-		pipes:     map[*os.File]bool{},
-		wake:      make(chan event),
-		done:      make(chan struct{}),
-		signalled: map[int]syscall.Signal{},
-		lingering: map[int]bool{},
+		opts:         opts,
+		out:          opts.Output,
+		requests:     requests,
+		m:            m,
+		procs:        map[int]*process{},
+		replies:      map[uint64]func(error){},
+		pipes:        map[*os.File]bool{},
+		wake:         make(chan event),
+		done:         make(chan struct{}),
+		readyCh:      make(chan uint64),
+		probeReq:     make(chan probeRun),
+		probeTimeout: make(chan chan bool),
+		probes:       map[int]chan bool{},
+		checks:       map[uint64]context.CancelFunc{},
+		signalled:    map[int]syscall.Signal{},
+		lingering:    map[int]bool{},
 	}
 }
 
@@ -283,6 +299,10 @@ func (s *shell) run(ctx context.Context) (err error) {
 	s.apply(s.m.Finish())
 	close(s.done)
 	s.guard.close()
+	for _, cancel := range s.checks {
+		cancel()
+	}
+	s.checkers.Wait()
 
 	s.prober.stop()
 	s.reaper.stop()
@@ -308,9 +328,9 @@ func (s *shell) apply(fx []effect) {
 		case fxSignalStrangers:
 			s.signalStrangers(f.sig.sys())
 		case fxWatch:
-			s.prober.watch(probeTarget{gen: f.gen, pid: f.pid, port: f.port, started: f.started})
+			s.watch(f)
 		case fxUnwatch:
-			s.prober.forget(f.gen)
+			s.unwatch(f.gen)
 		case fxTimer:
 			key := f.key
 			time.AfterFunc(f.d, func() {
@@ -374,6 +394,12 @@ func (s *shell) loop(ctx context.Context) {
 			s.handle(ev)
 		case gen := <-s.prober.events:
 			s.handle(evReady{gen})
+		case gen := <-s.readyCh:
+			s.handle(evReady{gen})
+		case run := <-s.probeReq:
+			s.startProbe(run)
+		case result := <-s.probeTimeout:
+			s.endProbe(result)
 		case req := <-s.requests:
 			req(s)
 		case <-stop:
@@ -509,8 +535,9 @@ func (s *shell) spawn(f fxSpawn) event {
 	if proc.tty != nil {
 		proc.raw = &fanout{}
 	}
+	match := s.logCheck(f.inst, f.gen)
 	for i, r := range readers {
-		s.copy(f.inst.Name, streams[i], r, proc.raw)
+		s.copy(f.inst.Name, streams[i], r, proc.raw, match)
 	}
 	return evSpawned{gen: f.gen, pid: pid}
 }
@@ -526,7 +553,7 @@ func (s *shell) spawnEnv(inst procfile.Instance) []string {
 
 // copy starts a reader goroutine that copies r into the output until EOF,
 // and to attached terminals when raw is not nil.
-func (s *shell) copy(name string, stream output.Stream, r *os.File, raw *fanout) {
+func (s *shell) copy(name string, stream output.Stream, r *os.File, raw *fanout, match func(io.Reader) io.Reader) {
 	s.pipesMu.Lock()
 	s.pipes[r] = true
 	s.pipesMu.Unlock()
@@ -535,6 +562,9 @@ func (s *shell) copy(name string, stream output.Stream, r *os.File, raw *fanout)
 		if raw != nil {
 			src = teeReader{r, raw}
 			defer raw.close()
+		}
+		if match != nil {
+			src = match(src)
 		}
 		err := s.out.Copy(name, stream, src)
 		// A pty master reports EIO once the last slave is closed: that is
@@ -586,6 +616,9 @@ func (s *shell) onReap(ev exitEvent) {
 			s.out.System("the guardian process exited; if proctor is killed, only its direct children will be stopped")
 		}
 		s.guard.close()
+		return
+	}
+	if s.probeExited(ev.pid, ev.status) {
 		return
 	}
 	proc, ok := s.procs[ev.pid]

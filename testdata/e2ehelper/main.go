@@ -3,6 +3,8 @@
 // it once and name it in their Procfiles:
 //
 //	e2ehelper listen   listen on 127.0.0.1:$PORT, say so, accept until killed
+//	e2ehelper http     serve HTTP on 127.0.0.1:$PORT: /health answers 200,
+//	                   logging each request, anything else 404
 //	e2ehelper escape   start `sleep 1000` in a new process group (not a new
 //	                   session), print its pid and exit without waiting: a
 //	                   double fork that leaves the instance's group
@@ -16,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"syscall"
@@ -25,13 +28,15 @@ import (
 
 func main() {
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: e2ehelper listen|escape|stdin")
+		fmt.Fprintln(os.Stderr, "usage: e2ehelper listen|http|escape|stdin")
 		os.Exit(2)
 	}
 	var err error
 	switch os.Args[1] {
 	case "listen":
 		err = listen(os.Getenv("PORT"))
+	case "http":
+		err = serveHTTP(os.Getenv("PORT"))
 	case "escape":
 		err = escape()
 	case "stdin":
@@ -58,6 +63,16 @@ func listen(port string) error {
 		}
 		c.Close()
 	}
+}
+
+func serveHTTP(port string) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Println("health check from", r.UserAgent())
+		fmt.Fprintln(w, "ok")
+	})
+	fmt.Println("serving on", port)
+	return http.ListenAndServe(net.JoinHostPort("127.0.0.1", port), mux)
 }
 
 func escape() error {
