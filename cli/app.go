@@ -153,11 +153,12 @@ func (f *appFlags) resolvePorts(flags *pflag.FlagSet, environ []string) (procfil
 	return p, nil
 }
 
-// startRules reads the start rules of .proctor's processes block (in the
-// current directory, like the other defaults) and checks them against the
+// startRules reads the start rules of the processes block of the .proctor
+// in the app's root (the defaults come from the current directory, as in
+// foreman; the rules belong to the app) and checks them against the
 // Procfile's types.
-func startRules(entries []procfile.Entry) (map[string]procfile.Rules, error) {
-	file, err := config.Find(".")
+func startRules(root string, entries []procfile.Entry) (map[string]procfile.Rules, error) {
+	file, err := config.Find(root)
 	if err != nil {
 		return nil, err
 	}

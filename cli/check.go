@@ -76,7 +76,7 @@ func checkApp(h *host, f *appFlags, flags *pflag.FlagSet, formation string) ([]p
 	if err != nil {
 		return entries, append(problems, err)
 	}
-	rules, err := startRules(entries)
+	rules, err := startRules(root, entries)
 	if err != nil {
 		problems = append(problems, err)
 	}
