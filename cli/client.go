@@ -146,7 +146,7 @@ func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 // names when withTypes; logs takes several, the others one.
 func (f *clientFlags) completeNames(h *host, withTypes bool) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		many := cmd.Name() == "logs"
+		many := cmd.Name() == "logs" || cmd.Name() == "wait"
 		if !many && len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}

@@ -48,6 +48,8 @@ func (b stackBackend) Restart(name string) error { return controlErr(b.r.Restart
 
 func (b stackBackend) Stop(name string) error { return controlErr(b.r.Stop(name)) }
 
+func (b stackBackend) Wait(types []string) error { return controlErr(b.r.WaitReady(types)) }
+
 func (b stackBackend) Scale(counts []procfile.TypeCount) error {
 	return controlErr(b.r.Scale(counts))
 }

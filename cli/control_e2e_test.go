@@ -996,3 +996,42 @@ func TestControlHelp(t *testing.T) {
 	got = runCLI(t, dir, "start", "--help")
 	assert.Contains(t, got.Stdout, "--socket string")
 }
+
+// TestControlWait: proctor wait, from another process, returns once the
+// types are ready (exit 0), says what is not ready on timeout (exit 1), and
+// refuses a name that is no type.
+func TestControlWait(t *testing.T) {
+	t.Parallel()
+	dir := newAppDir(t, map[string]string{
+		"Procfile": "db: while [ ! -f go ]; do sleep 0.01; done; echo ready to accept connections; exec sleep 1000\nweb: exec sleep 1000\n",
+		".proctor": "processes:\n  db:\n    ready: log ready to accept\n",
+	})
+	p := startProctor(t, dir, append([]string{"start"}, portArgs(t)...)...)
+	p.WaitLine(0, func(l string) bool {
+		n, text, _ := parseTextLine(l)
+		return n == "db.1" && strings.HasPrefix(text, "started with pid")
+	})
+
+	stdout, stderr, code := runProctor(t, dir, "wait", "--timeout", "200ms")
+	assert.Equal(t, 1, code, "stdout %q", stdout)
+	assert.Contains(t, stderr, "wait: not ready after 200ms; not ready: db.1 (running)")
+
+	_, stderr, code = runProctor(t, dir, "wait", "wbe")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, `unknown process type "wbe"`)
+
+	waiter := startProctor(t, dir, "wait", "db")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go"), nil, 0o644))
+	assert.Equal(t, 0, waiter.Wait(0), "stderr: %s", waiter.Stderr())
+	assert.Equal(t, []string{"ready"}, waiter.Output())
+	p.WaitLine(0, func(l string) bool {
+		_, text, _ := parseTextLine(l)
+		return strings.HasPrefix(text, "db.1 is ready (log ready to accept")
+	})
+
+	stdout, _, code = runProctor(t, dir, "wait")
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "ready\n", stdout)
+	p.Signal(syscall.SIGTERM)
+	assert.Equal(t, 0, p.Wait(0))
+}

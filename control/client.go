@@ -218,6 +218,14 @@ func (c *Client) Stop(ctx context.Context, name string) error {
 	return err
 }
 
+// Wait returns once every instance of the types is ready (none: the types
+// whose readiness the app defines), or with an error once the stack stops
+// first or ctx is done.
+func (c *Client) Wait(ctx context.Context, types []string) error {
+	_, err := c.call(ctx, Request{Command: CmdWait, Names: types})
+	return err
+}
+
 // Scale sets the number of instances of each type named, and returns once
 // new instances have started and surplus ones have exited.
 func (c *Client) Scale(ctx context.Context, counts []procfile.TypeCount) error {

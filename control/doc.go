@@ -47,10 +47,12 @@
 //	scale    formation: [{"type":"web","count":3}, ...]
 //	logs     names: instances or types (none: all), color: bool
 //	attach   name: an instance; rows, cols: the client's window size
+//	wait     names: types (none: those whose readiness the app defines)
 //
 // stats is read-only and never waits for the stack: it is how tests and
 // ps watch proctor for leaked goroutines and file
-// descriptors. restart, stop and scale answer once the change is done. Error codes are
+// descriptors. restart, stop and scale answer once the change is done;
+// wait once the types are ready, or fails when the stack stops first. Error codes are
 // "forbidden" (another user id), "bad_request" (malformed, too large,
 // unknown command, missing field), "version", "unknown_name", "not_tty",
 // "not_alive", "shutting_down", "not_running" and "failed" (anything

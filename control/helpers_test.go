@@ -113,6 +113,10 @@ func (b *fakeBackend) Restart(name string) error { return b.record("restart " + 
 
 func (b *fakeBackend) Stop(name string) error { return b.record("stop " + name) }
 
+func (b *fakeBackend) Wait(types []string) error {
+	return b.record("wait " + strings.Join(types, ","))
+}
+
 func (b *fakeBackend) Scale(counts []procfile.TypeCount) error {
 	var parts []string
 	for _, tc := range counts {

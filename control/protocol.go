@@ -41,6 +41,7 @@ const (
 	CmdLogs    = "logs"
 	CmdAttach  = "attach"
 	CmdStats   = "stats"
+	CmdWait    = "wait"
 )
 
 // Error codes of a response.
@@ -72,7 +73,8 @@ type Request struct {
 	Command string `json:"command"`
 	// Name is the instance or type of restart, stop and attach.
 	Name string `json:"name,omitempty"`
-	// Names filters logs: instances or types; none means all.
+	// Names filters logs (instances or types; none means all), and names
+	// the types wait waits for (none: see Backend.Wait).
 	Names []string `json:"names,omitempty"`
 	// Formation is what scale sets.
 	Formation []procfile.TypeCount `json:"formation,omitempty"`
@@ -138,7 +140,7 @@ func decodeRequest(line []byte) (Request, *Error) {
 		return Request{}, &Error{CodeVersion, fmt.Sprintf("this proctor speaks control protocol version %d, the client version %d: use the same proctor for start and the control commands", Version, req.Version)}
 	}
 	switch req.Command {
-	case CmdInfo, CmdStatus, CmdStats, CmdLogs:
+	case CmdInfo, CmdStatus, CmdStats, CmdLogs, CmdWait:
 	case CmdRestart, CmdStop, CmdAttach:
 		if req.Name == "" {
 			return Request{}, &Error{CodeBadRequest, req.Command + ": missing name"}

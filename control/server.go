@@ -33,6 +33,10 @@ type Backend interface {
 	Scale(counts []procfile.TypeCount) error
 	// Attach connects out to the terminal of a running instance.
 	Attach(name string, out io.Writer) (Attachment, error)
+	// Wait returns once every instance of the types is ready (no types:
+	// those whose readiness the app defines), or fails once the stack
+	// stops first.
+	Wait(types []string) error
 	// Logs copies the stack's output lines, those of instances passing
 	// filter and every system line, to w until cancel is called; it must
 	// never wait for a slow w.
@@ -300,6 +304,8 @@ func (s *Server) handle(sc *serverConn) {
 		s.result(sc, op(req.Name))
 	case CmdScale:
 		s.scale(sc, req.Formation)
+	case CmdWait:
+		s.result(sc, s.backend.Wait(req.Names))
 	case CmdLogs:
 		s.logs(sc, br, req)
 	case CmdAttach:

@@ -105,6 +105,13 @@ func (r *Runner) Restart(name string) error {
 	return ask(r, func(id uint64) event { return evRestart{id, name} })
 }
 
+// WaitReady returns once every instance of the named types is ready (see
+// the machine's waitRequest for no names), or ErrShuttingDown when the stack
+// stops first.
+func (r *Runner) WaitReady(types []string) error {
+	return ask(r, func(id uint64) event { return evWait{id, types} })
+}
+
 // Scale changes the formation of the running stack: each named type gets
 // Count instances. New instances take the next numbers and their ports;
 // surplus instances stop, highest number first, and leave the list. Types

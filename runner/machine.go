@@ -179,6 +179,12 @@ type (
 		req    uint64
 		counts []procfile.TypeCount
 	}
+	// evWait asks to be answered once every instance of the types is
+	// ready (see waitRequest).
+	evWait struct {
+		req   uint64
+		types []string
+	}
 )
 
 type event interface{ isEvent() }
@@ -194,6 +200,7 @@ func (evKill) isEvent()        {}
 func (evStop) isEvent()        {}
 func (evRestart) isEvent()     {}
 func (evScale) isEvent()       {}
+func (evWait) isEvent()        {}
 
 // timerKind says what a timer is for.
 type timerKind uint8
@@ -362,6 +369,8 @@ func (m *machine) Handle(now time.Time, ev event) []effect {
 		m.restartRequest(ev)
 	case evScale:
 		m.scaleRequest(ev)
+	case evWait:
+		m.waitRequest(ev)
 	}
 	m.checkWaiters()
 	fx := m.fx
@@ -948,6 +957,62 @@ func (m *machine) scaleRequest(ev evScale) {
 	m.await(func() bool {
 		for _, u := range changed {
 			if u.state == removing || u.awaitingSpawn() {
+				return false
+			}
+		}
+		return true
+	}, func() {
+		if m.phase != up {
+			m.reply(ev.req, ErrShuttingDown)
+			return
+		}
+		m.reply(ev.req, nil)
+	})
+}
+
+// waitRequest answers once every instance of the named types is ready, or
+// with ErrShuttingDown once the stack stops first. Without names it waits
+// for the types whose readiness .proctor defines (a ready check, or another
+// type starts after them); when it defines none, for every instance to be
+// running. A type with no instances is ready.
+func (m *machine) waitRequest(ev evWait) {
+	if m.phase != up {
+		m.reply(ev.req, ErrShuttingDown)
+		return
+	}
+	types := ev.types
+	for _, t := range types {
+		if m.typeIndex(t) < 0 {
+			m.reply(ev.req, fmt.Errorf("%w: unknown process type %q (the Procfile has %s)", ErrUnknownName, t, strings.Join(procfile.Names(m.cfg.app.Entries), ", ")))
+			return
+		}
+	}
+	runningEnough := false
+	if len(types) == 0 {
+		for _, e := range m.cfg.app.Entries {
+			if m.readinessMatters(e.Name) {
+				types = append(types, e.Name)
+			}
+		}
+		if len(types) == 0 {
+			types, runningEnough = procfile.Names(m.cfg.app.Entries), true
+		}
+	}
+	m.await(func() bool {
+		if m.phase != up {
+			return true
+		}
+		for _, u := range m.units {
+			if !slices.Contains(types, u.Type) {
+				continue
+			}
+			if runningEnough && u.Type == procfile.ReleaseType && u.state == exited {
+				continue // the release phase is done
+			}
+			if u.state == stopped || u.state == removing {
+				continue // stopped on request: not waited for
+			}
+			if !u.alive() || !runningEnough && !u.ready || u.state != running {
 				return false
 			}
 		}

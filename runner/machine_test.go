@@ -38,7 +38,7 @@ import (
 //
 // Actions: begin, exit NAME CODE, exit NAME SIGTERM, exit pid N CODE,
 // ready NAME, fire restart|kill|ready NAME, fire deadline, shutdown, kill,
-// stop NAME, restart NAME, scale TYPE=N[,TYPE=N], after DURATION (moves the
+// stop NAME, restart NAME, scale TYPE=N[,TYPE=N], wait [TYPE...], after DURATION (moves the
 // clock), fail NAME (the next spawn of NAME fails; no effects), stale NAME
 // (remembers NAME's current run, so that "fire restart stale" and
 // "ready stale" refer to it after it has changed).
@@ -172,6 +172,9 @@ func (h *harness) event(do string) (ev event, ok bool) {
 	case "restart":
 		h.req++
 		return evRestart{req: h.req, name: arg(1)}, true
+	case "wait":
+		h.req++
+		return evWait{req: h.req, types: f[1:]}, true
 	case "scaleraw": // scaleraw TYPE N: a count ParseFormation would refuse
 		n, err := strconv.Atoi(arg(2))
 		require.NoError(h.t, err)
@@ -827,6 +830,51 @@ func TestMachineOrder(t *testing.T) {
 			{do: "ready web.1", fx: []string{"log: web.1 is ready (http /health, 0.00s after start)"}},
 			{do: "fire ready web.1", fx: nil},
 		},
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { runMachineCase(t, c) })
+	}
+}
+
+// proctor wait: answered once the types are ready, or when the stack stops.
+func TestMachineWait(t *testing.T) {
+	cases := []machineCase{{
+		name:     "without names: the types whose readiness .proctor defines",
+		procfile: dbWebWorker, rules: webAfterDB,
+		steps: []step{
+			{do: "begin", fx: slices.Concat([]string{"spawn db.1", "log: web.1 waits for db.1 (ready: log ready to accept)", "spawn worker.1"}, dbWatched, []string{"watch worker.1 :5200"})},
+			{do: "wait", fx: nil},
+			{do: "ready db.1", fx: []string{"log: db.1 is ready (log ready to accept, 0.00s after start)", "log: starting web.1: db.1 ready", "spawn web.1", "reply 1 ok", "watch web.1 :5100"}},
+		},
+	}, {
+		name:     "without names and without .proctor: every instance running",
+		procfile: twoTypes,
+		steps: []step{
+			{do: "wait", fx: nil},
+			{do: "begin", fx: []string{"spawn web.1", "spawn worker.1", "watch web.1 :5000", "watch worker.1 :5100", "reply 1 ok"}},
+		},
+	}, {
+		name:     "a type named: its instances ready, by port when it has no check",
+		procfile: twoTypes, counts: []int{2, 1},
+		steps: []step{
+			{do: "begin", fx: []string{"spawn web.1", "spawn web.2", "spawn worker.1", "watch web.1 :5000", "watch web.2 :5001", "watch worker.1 :5100"}},
+			{do: "wait web", fx: nil},
+			{do: "ready web.1", fx: []string{"log: web.1 is listening on port 5000 (0.00s after start)"}},
+			{do: "ready web.2", fx: []string{"log: web.2 is listening on port 5001 (0.00s after start)", "reply 1 ok"}},
+			{do: "wait worker", fx: nil},
+			{do: "stop worker", fx: []string{"TERM worker.1", "timer kill worker.1 5s"}},
+			{do: "exit worker.1 SIGTERM", fx: []string{"unwatch worker.1", "log: worker.1 terminated by SIGTERM", "reply 2 ok", "reply 3 ok"}},
+		},
+	}, {
+		name:     "an unknown type, and the stack stopping first",
+		procfile: twoTypes,
+		steps: []step{
+			{do: "begin", fx: []string{"spawn web.1", "spawn worker.1", "watch web.1 :5000", "watch worker.1 :5100"}},
+			{do: "wait wbe", fx: []string{"reply 1: no such process: unknown process type \"wbe\" (the Procfile has web, worker)"}},
+			{do: "wait web", fx: nil},
+			{do: "exit worker.1 1", fx: []string{"unwatch worker.1", "log: worker.1 exited with code 1", "log: sending SIGTERM to all processes", "TERM web.1", "TERM strangers", "timer deadline 5s", "reap", "reply 2: proctor is shutting down"}},
+		},
+		result: "worker.1 exited with code 1", code: 1,
 	}}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { runMachineCase(t, c) })
