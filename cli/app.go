@@ -92,6 +92,7 @@ type app struct {
 	procfilePath string
 	root         string
 	procfile.App
+	typeEnvFiles []typeFiles // from loadProcesses
 }
 
 // load reads the Procfile and env files. With procfileOptional, a missing
@@ -153,16 +154,57 @@ func (f *appFlags) resolvePorts(flags *pflag.FlagSet, environ []string) (procfil
 	return p, nil
 }
 
-// startRules reads the start rules of the processes block of the .proctor
-// in the app's root (the defaults come from the current directory, as in
-// foreman; the rules belong to the app) and checks them against the
-// Procfile's types.
-func startRules(root string, entries []procfile.Entry) (map[string]procfile.Rules, error) {
-	file, err := config.Find(root)
+// loadProcesses applies the processes block of the .proctor in the app's
+// root (the defaults come from the current directory, as in foreman; the
+// rules belong to the app): the start rules, checked against the
+// Procfile's types, and each type's own env files, read after the stack's.
+func (f *appFlags) loadProcesses(h *host, a *app) error {
+	file, err := config.Find(a.root)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return file.Rules(procfile.Names(entries))
+	if a.Rules, err = file.Rules(procfile.Names(a.Entries)); err != nil {
+		return err
+	}
+	for _, p := range file.Processes {
+		if len(p.EnvFiles) == 0 {
+			continue
+		}
+		var paths []string
+		for _, ref := range p.EnvFiles {
+			path := ref.Name
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(a.root, path)
+			}
+			if _, err := os.Stat(path); err != nil {
+				return &fileline.Error{File: file.Path, Line: ref.Line, Err: fmt.Errorf("%s: env_file: %s: no such file", p.Type, path)}
+			}
+			paths = append(paths, path)
+		}
+		// $NAME in a type's files means what the stack's environment holds.
+		vars, err := env.Reader{Base: a.Environ}.Read(paths...)
+		if err != nil {
+			return err
+		}
+		if f.noEnvOverride {
+			for _, kv := range h.environ() {
+				k, _, _ := strings.Cut(kv, "=")
+				delete(vars, k)
+			}
+		}
+		if a.TypeEnviron == nil {
+			a.TypeEnviron = map[string][]string{}
+		}
+		a.TypeEnviron[p.Type] = env.Environ(a.Environ, vars, true)
+		a.typeEnvFiles = append(a.typeEnvFiles, typeFiles{p.Type, paths})
+	}
+	return nil
+}
+
+// typeFiles are the env files of one type, for check's report.
+type typeFiles struct {
+	typ   string
+	paths []string
 }
 
 // withPortHint adds to a port out of range the flags that change it.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -23,17 +24,22 @@ func newCheckCmd(h *host) *cobra.Command {
 		Short: "Validate the Procfile and env files",
 		Long: `Validate the Procfile and the env files, reporting every problem with its
 file and line. Prints "valid procfile detected (TYPES)" and exits 0 when all
-is well; prints each problem on stderr and exits 1 otherwise.`,
+is well, followed, when .proctor has a processes block, by the start order
+and each type's own env files; prints each problem on stderr and exits 1
+otherwise.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			entries, problems := checkApp(h, &flags, cmd.Flags(), formation)
+			a, problems := checkApp(h, &flags, cmd.Flags(), formation)
 			if len(problems) > 0 {
 				for _, p := range problems {
 					fmt.Fprintln(h.stderr, p)
 				}
 				return &exitError{code: exitFail}
 			}
-			fmt.Fprintf(h.stdout, "valid procfile detected (%s)\n", strings.Join(procfile.Names(entries), ", "))
+			fmt.Fprintf(h.stdout, "valid procfile detected (%s)\n", strings.Join(procfile.Names(a.Entries), ", "))
+			for _, line := range describeProcesses(a) {
+				fmt.Fprintln(h.stdout, line)
+			}
 			return nil
 		},
 	}
@@ -47,10 +53,11 @@ is well; prints each problem on stderr and exits 1 otherwise.`,
 // entries it could read. When those read well it plans the formation, as
 // start would with no -p, so a PORT that start would refuse, or a formation
 // whose ports run past 65535, is a problem too.
-func checkApp(h *host, f *appFlags, flags *pflag.FlagSet, formation string) ([]procfile.Entry, []error) {
+func checkApp(h *host, f *appFlags, flags *pflag.FlagSet, formation string) (*app, []error) {
 	var problems []error
 	path, root := f.paths()
 	entries, err := procfile.ParseFile(path)
+	a := &app{procfilePath: path, root: root, App: procfile.App{Entries: entries}}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		problems = append(problems, fmt.Errorf("%s: no such file", path))
@@ -62,35 +69,59 @@ func checkApp(h *host, f *appFlags, flags *pflag.FlagSet, formation string) ([]p
 		problems = append(problems, err)
 	}
 	if len(entries) == 0 {
-		return entries, problems
+		return a, problems
 	}
 	var fm *procfile.Formation
 	if flags.Changed("formation") {
 		parsed, err := procfile.ParseFormation(formation)
 		if err != nil {
-			return entries, append(problems, err)
+			return a, append(problems, err)
 		}
 		fm = &parsed
 	}
 	counts, err := procfile.Resolve(entries, fm, nil)
 	if err != nil {
-		return entries, append(problems, err)
+		return a, append(problems, err)
 	}
-	rules, err := startRules(root, entries)
-	if err != nil {
+	a.Environ = env.Environ(h.environ(), vars, !f.noEnvOverride)
+	if err := f.loadProcesses(h, a); err != nil {
 		problems = append(problems, err)
 	}
 	if len(problems) > 0 {
-		return entries, problems // the plan would be made of what failed
+		return a, problems // the plan would be made of what failed
 	}
-	app := procfile.App{Entries: entries, Environ: env.Environ(h.environ(), vars, !f.noEnvOverride), Rules: rules}
-	if app.Ports, err = f.resolvePorts(flags, app.Environ); err == nil {
-		_, err = app.Plan(counts)
+	if a.Ports, err = f.resolvePorts(flags, a.Environ); err == nil {
+		_, err = a.Plan(counts)
 	}
 	if err != nil {
 		problems = append(problems, withPortHint(err))
 	}
-	return entries, problems
+	return a, problems
+}
+
+// describeProcesses says what .proctor's processes block makes of the app:
+// the start order, by stage, and each type's own env files. Nothing
+// without the block.
+func describeProcesses(a *app) []string {
+	var out []string
+	if stages := a.StartOrder(); len(stages) > 1 {
+		parts := make([]string, len(stages))
+		for i, st := range stages {
+			parts[i] = strings.Join(st, ", ")
+		}
+		out = append(out, "start order: "+strings.Join(parts, " → "))
+	}
+	for _, tf := range a.typeEnvFiles {
+		rel := make([]string, len(tf.paths))
+		for i, p := range tf.paths {
+			rel[i] = p
+			if r, err := filepath.Rel(a.root, p); err == nil {
+				rel[i] = r
+			}
+		}
+		out = append(out, fmt.Sprintf("%s reads %s after the stack's env files", tf.typ, strings.Join(rel, ", ")))
+	}
+	return out
 }
 
 // unjoin returns the errors joined in err (errors.Join), or err alone.

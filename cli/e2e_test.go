@@ -193,7 +193,7 @@ func TestCheck(t *testing.T) {
 func TestCheckDemo(t *testing.T) {
 	t.Parallel()
 	got := runCLI(t, ".", "check", "-d", "../examples/demo")
-	assert.Equal(t, result{Stdout: "valid procfile detected (web, worker, clock)\n"}, got)
+	assert.Equal(t, result{Stdout: "valid procfile detected (web, worker, clock)\nstart order: web, clock → worker\n"}, got, "the demo's .proctor: worker waits for web")
 }
 
 func TestRun(t *testing.T) {

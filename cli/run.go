@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/proctor-run/proctor/procfile"
 
 	"github.com/proctor-run/proctor/env"
 )
@@ -46,7 +49,18 @@ command's own, and its exit code is proctor's (127 when it is not found,
 			if err != nil {
 				return err
 			}
-			environ := a.OneOffEnv()
+			if len(a.Entries) > 0 {
+				if err := flags.loadProcesses(h, a); err != nil {
+					return &exitError{exitUsage, err}
+				}
+			}
+			// `proctor run web` runs web's command with web's own env
+			// files too.
+			typ := ""
+			if len(args) == 1 && slices.Contains(procfile.Names(a.Entries), args[0]) {
+				typ = args[0]
+			}
+			environ := a.OneOffEnv(typ)
 			argv := commandLine(a, args)
 			path, err := lookPath(argv[0], a.root, environ)
 			if err != nil {

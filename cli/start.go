@@ -139,7 +139,7 @@ func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error 
 	if err != nil {
 		return err
 	}
-	if a.Rules, err = startRules(a.root, a.Entries); err != nil {
+	if err := f.app.loadProcesses(h, a); err != nil {
 		return &exitError{exitUsage, err}
 	}
 	// Every instance can find the stack it runs in (a nested start does).

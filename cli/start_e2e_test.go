@@ -1563,7 +1563,7 @@ func TestStartOrderErrors(t *testing.T) {
 	for _, tc := range []struct{ name, proctor, want string }{
 		{"an unknown name", "processes:\n  web:\n    after: [dbb]\n", `.proctor:3: web: after: no such process type "dbb" in the Procfile (it has db, web)`},
 		{"a cycle", "processes:\n  web:\n    after: db\n  db:\n    after: web\n", ".proctor:2: web: after: a cycle: web → db → web"},
-		{"an unknown key", "processes:\n  web:\n    aftr: db\n", ".proctor:3: web: aftr: unknown key (expected after, ready, ready_timeout)"},
+		{"an unknown key", "processes:\n  web:\n    aftr: db\n", ".proctor:3: web: aftr: unknown key (expected after, ready, ready_timeout, env_file)"},
 		{"a bad check", "processes:\n  db:\n    ready: http health\n", `.proctor:3: db: ready: http needs a path starting with /, not "health"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1578,4 +1578,39 @@ func TestStartOrderErrors(t *testing.T) {
 			assert.Contains(t, stderr, tc.want)
 		})
 	}
+}
+
+// TestStartEnvFilePerType: env_file gives a type variables of its own, read
+// after the stack's env files (whose variables its references see); the
+// other types do not get them; `run TYPE` does; check reports the files and
+// the order; a missing file is an error at its .proctor line.
+func TestStartEnvFilePerType(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{
+		"Procfile":  "web: echo \"web [$SECRET] $BASE\"\nworker: echo \"worker [$SECRET] [$URL]\"\n",
+		".env":      "BASE=http://db\nSECRET=stack\n",
+		".env.work": "SECRET=worker-only\nURL=$BASE/jobs\n",
+		".proctor":  "processes:\n  worker:\n    env_file: .env.work\n",
+	}
+	dir := newAppDir(t, files)
+	stdout, stderr, code := runProctor(t, dir, append([]string{"start", "--can-die", "all"}, portArgs(t)...)...)
+	assert.Equal(t, 0, code, "stderr:\n%s", stderr)
+	assert.Equal(t, []string{"web [stack] http://db"}, slices.DeleteFunc(linesOf(split(stdout), "web.1"), func(s string) bool { return strings.HasPrefix(s, "started with") }))
+	assert.Equal(t, []string{"worker [worker-only] [http://db/jobs]"}, slices.DeleteFunc(linesOf(split(stdout), "worker.1"), func(s string) bool { return strings.HasPrefix(s, "started with") }))
+
+	stdout, _, code = runProctor(t, dir, "run", "worker")
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "worker [worker-only] [http://db/jobs]\n", stdout)
+	stdout, _, _ = runProctor(t, dir, "run", "echo [$SECRET]")
+	assert.Equal(t, "[stack]\n", stdout, "a command of no type gets the stack's env only")
+
+	stdout, _, code = runProctor(t, dir, "check")
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "valid procfile detected (web, worker)\nworker reads .env.work after the stack's env files\n", stdout)
+
+	files[".proctor"] = "processes:\n  worker:\n    env_file: [.env.work, .env.missing]\n"
+	dir = newAppDir(t, files)
+	_, stderr, code = runProctor(t, dir, "start")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, ".proctor:3: worker: env_file: .env.missing: no such file")
 }

@@ -41,6 +41,9 @@ type Process struct {
 	ReadyLine int
 	// ReadyTimeout is ready_timeout; zero when not set.
 	ReadyTimeout time.Duration
+	// EnvFiles are env_file's paths, relative to the app's root, read after
+	// the stack's env files for this type only.
+	EnvFiles []Ref
 }
 
 // Ref is a process type named at a line.
@@ -50,11 +53,11 @@ type Ref struct {
 }
 
 // processKeys are the keys a process type's settings may hold.
-var processKeys = []string{"after", "ready", "ready_timeout"}
+var processKeys = []string{"after", "ready", "ready_timeout", "env_file"}
 
 // plannedKeys are keys of the .proctor format that this proctor does not
 // act on yet: an error, so that nobody believes they work.
-var plannedKeys = []string{"watch", "env_file", "log_file"}
+var plannedKeys = []string{"watch", "log_file"}
 
 // yamlLine finds the line in a yaml.v3 syntax error ("yaml: line 3: ...").
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -114,7 +117,7 @@ func parseProcesses(text string, first int) ([]Process, error) {
 			var err error
 			switch {
 			case name == "after":
-				p.After, err = refs(sv, line)
+				p.After, err = words(sv, line, "a process type")
 			case name == "ready":
 				p.ReadyLine = line(sv)
 				if sv.Kind != yaml.ScalarNode {
@@ -124,6 +127,8 @@ func parseProcesses(text string, first int) ([]Process, error) {
 				}
 			case name == "ready_timeout":
 				p.ReadyTimeout, err = duration(sv)
+			case name == "env_file":
+				p.EnvFiles, err = words(sv, line, "a file")
 			case slices.Contains(plannedKeys, name):
 				err = errors.New("is not supported by this version of proctor yet")
 			default:
@@ -138,25 +143,26 @@ func parseProcesses(text string, first int) ([]Process, error) {
 	return out, nil
 }
 
-// refs reads a list of process types: [a, b], a block list, or one name.
-func refs(n *yaml.Node, line func(*yaml.Node) int) ([]Ref, error) {
+// words reads a list of words of one kind (process types, files): [a, b],
+// a block list, or one word. what names one of them, "a process type".
+func words(n *yaml.Node, line func(*yaml.Node) int, what string) ([]Ref, error) {
+	var items []*yaml.Node
 	switch n.Kind {
 	case yaml.ScalarNode:
-		if n.Value == "" {
-			return nil, errors.New("expected process types")
-		}
-		return []Ref{{n.Value, line(n)}}, nil
+		items = []*yaml.Node{n}
 	case yaml.SequenceNode:
-		var out []Ref
-		for _, e := range n.Content {
-			if e.Kind != yaml.ScalarNode || e.Value == "" {
-				return nil, errors.New("expected process types")
-			}
-			out = append(out, Ref{e.Value, line(e)})
-		}
-		return out, nil
+		items = n.Content
+	default:
+		return nil, fmt.Errorf("expected %s or a list of them", what)
 	}
-	return nil, errors.New("expected a process type or a list of them")
+	var out []Ref
+	for _, e := range items {
+		if e.Kind != yaml.ScalarNode || e.Value == "" {
+			return nil, fmt.Errorf("expected %s or a list of them", what)
+		}
+		out = append(out, Ref{e.Value, line(e)})
+	}
+	return out, nil
 }
 
 // duration reads seconds ("90", "2.5") or a Go duration ("90s", "2m").

@@ -171,7 +171,8 @@ type Instance struct {
 	// Port is the PORT the instance gets.
 	Port int
 	// Env is the instance's environment (os.Environ form): the app's
-	// Environ with PORT and PS set to the instance's own, last.
+	// Environ (or its type's TypeEnviron) with PORT and PS set to the
+	// instance's own, last.
 	Env []string
 }
 
@@ -218,6 +219,17 @@ type App struct {
 	// Rules holds the start rules of the types that have any (.proctor's
 	// processes), by type.
 	Rules map[string]Rules
+	// TypeEnviron replaces Environ for the types named: the environment
+	// with their own env files (.proctor's env_file) applied too.
+	TypeEnviron map[string][]string
+}
+
+// environ is the environment instances of typ start from.
+func (a App) environ(typ string) []string {
+	if e, ok := a.TypeEnviron[typ]; ok {
+		return e
+	}
+	return a.Environ
 }
 
 // Instance describes instance num (from 1) of the entry at typeIndex. It
@@ -229,7 +241,7 @@ func (a App) Instance(typeIndex, num int) (Instance, error) {
 	if port < 1 || port > MaxPort {
 		return Instance{}, &PortRangeError{Name: name, Port: port}
 	}
-	environ := env.Set(a.Environ, "PORT", strconv.Itoa(port))
+	environ := env.Set(a.environ(e.Name), "PORT", strconv.Itoa(port))
 	environ = env.Set(environ, "PS", name)
 	return Instance{Type: e.Name, TypeIndex: typeIndex, Num: num, Name: name, Command: e.Command, Port: port, Env: environ}, nil
 }
@@ -253,8 +265,9 @@ func (a App) Plan(counts []int) ([]Instance, error) {
 	return out, nil
 }
 
-// OneOffEnv is the environment of a one-off command (proctor run): Environ
-// with PORT set to the base port, as foreman's run gives it, and no PS.
-func (a App) OneOffEnv() []string {
-	return env.Set(a.Environ, "PORT", strconv.Itoa(a.Ports.Base))
+// OneOffEnv is the environment of a one-off command (proctor run): that of
+// typ (empty for a command of no type) with PORT set to the base port, as
+// foreman's run gives it, and no PS.
+func (a App) OneOffEnv(typ string) []string {
+	return env.Set(a.environ(typ), "PORT", strconv.Itoa(a.Ports.Base))
 }

@@ -276,7 +276,20 @@ func TestPlanInstanceFields(t *testing.T) {
 // foreman's run does, and no PS: it is no instance of a type.
 func TestOneOffEnv(t *testing.T) {
 	app := procfile.App{Ports: procfile.Ports{Base: 3000, Step: 100}, Environ: []string{"PORT=80", "A=1", "PS=web.1"}}
-	assert.Equal(t, []string{"A=1", "PS=web.1", "PORT=3000"}, app.OneOffEnv())
+	assert.Equal(t, []string{"A=1", "PS=web.1", "PORT=3000"}, app.OneOffEnv(""))
+	app.TypeEnviron = map[string][]string{"web": {"A=2"}}
+	assert.Equal(t, []string{"A=2", "PORT=3000"}, app.OneOffEnv("web"), "a type's own env files")
+	assert.Equal(t, []string{"A=1", "PS=web.1", "PORT=3000"}, app.OneOffEnv("worker"))
+}
+
+// TestTypeEnviron: a type with env files of its own starts from its
+// environment; the others from the app's.
+func TestTypeEnviron(t *testing.T) {
+	app := procfile.App{Entries: entries("web", "worker"), Ports: procfile.Ports{Base: 5000, Step: 100}, Environ: []string{"A=1"}, TypeEnviron: map[string][]string{"web": {"A=1", "B=web"}}}
+	got, err := app.Plan([]int{1, 1})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"A=1", "B=web", "PORT=5000", "PS=web.1"}, got[0].Env)
+	assert.Equal(t, []string{"A=1", "PORT=5100", "PS=worker.1"}, got[1].Env)
 }
 
 func TestPlanRejects(t *testing.T) {

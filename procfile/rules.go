@@ -116,3 +116,34 @@ type Rules struct {
 	// DefaultReadyTimeout.
 	ReadyTimeout time.Duration
 }
+
+// StartOrder groups the types into the stages .proctor's after gives them:
+// the types that wait for nothing first, then those that wait only for
+// types of earlier stages, and so on; Procfile order within a stage. The
+// rules must hold no cycle (config checks that).
+func (a App) StartOrder() [][]string {
+	stage := map[string]int{}
+	var stageOf func(typ string, depth int) int
+	stageOf = func(typ string, depth int) int {
+		if s, ok := stage[typ]; ok {
+			return s
+		}
+		s := 0
+		if depth <= len(a.Entries) { // a cycle cannot recur forever
+			for _, dep := range a.Rules[typ].After {
+				s = max(s, stageOf(dep, depth+1)+1)
+			}
+		}
+		stage[typ] = s
+		return s
+	}
+	var out [][]string
+	for _, e := range a.Entries {
+		s := stageOf(e.Name, 0)
+		for len(out) <= s {
+			out = append(out, nil)
+		}
+		out[s] = append(out[s], e.Name)
+	}
+	return out
+}

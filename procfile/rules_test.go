@@ -53,3 +53,16 @@ func TestParseReadiness(t *testing.T) {
 	}
 	assert.Equal(t, "port", procfile.Readiness{}.String(), "the zero check is port")
 }
+
+func TestStartOrder(t *testing.T) {
+	app := procfile.App{
+		Entries: []procfile.Entry{{Name: "web"}, {Name: "db"}, {Name: "redis"}, {Name: "probe"}, {Name: "clock"}},
+		Rules: map[string]procfile.Rules{
+			"web":   {After: []string{"db", "redis"}},
+			"probe": {After: []string{"web"}},
+			"redis": {After: []string{"db"}},
+		},
+	}
+	assert.Equal(t, [][]string{{"db", "clock"}, {"redis"}, {"web"}, {"probe"}}, app.StartOrder())
+	assert.Equal(t, [][]string{{"web", "db", "redis", "probe", "clock"}}, procfile.App{Entries: app.Entries}.StartOrder(), "no rules: one stage")
+}

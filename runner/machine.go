@@ -659,6 +659,12 @@ func (m *machine) afterExit(u *unit, st exitStatus) {
 		m.emit(fxTimer{timerKey{timerRestart, u.gen}, delay})
 	case m.canDie["all"] || m.canDie[u.Type]:
 		u.state = exited
+		if w := m.waitingFor(u); w != nil {
+			// It may exit, but what waits for it could never start.
+			m.log("", fmt.Sprintf("%s exited before it was ready; %s waits for it", u.Name, w.Name))
+			m.beginShutdown(&NotReadyError{Name: u.Name, Check: m.describeCheck(u), Exited: true})
+			return
+		}
 		if m.nothingLeft() {
 			m.log("", "every process has exited")
 			m.beginShutdown(nil)
@@ -670,7 +676,8 @@ func (m *machine) afterExit(u *unit, st exitStatus) {
 }
 
 // NotReadyError is returned by Run when an instance that others wait for,
-// or that has a readiness check of its own, was not ready in time.
+// or that has a readiness check of its own, was not ready in time, or
+// exited (allowed to, under can-die) while others waited for it.
 type NotReadyError struct {
 	// Name is the instance, e.g. "db.1".
 	Name string
@@ -678,10 +685,25 @@ type NotReadyError struct {
 	Timeout time.Duration
 	// Check is its readiness check, e.g. "log ready to accept".
 	Check string
+	// Exited is set when it exited before it was ready.
+	Exited bool
 }
 
 func (e *NotReadyError) Error() string {
+	if e.Exited {
+		return fmt.Sprintf("%s exited before it was ready (ready: %s)", e.Name, e.Check)
+	}
 	return fmt.Sprintf("%s is not ready after %s (ready: %s)", e.Name, e.Timeout, e.Check)
+}
+
+// waitingFor returns an instance that waits for u, if any.
+func (m *machine) waitingFor(u *unit) *unit {
+	for _, w := range m.units {
+		if w.state == waiting && slices.Contains(m.blockers(w), u) {
+			return w
+		}
+	}
+	return nil
 }
 
 func exitErr(u *unit, st exitStatus) *ExitError {

@@ -795,6 +795,14 @@ func TestMachineOrder(t *testing.T) {
 			{do: "ready db.1", fx: []string{"log: db.1 is listening on port 5000 (0.00s after start)", "log: starting web.1: db.1, db.2 ready", "spawn web.1", "watch web.1 :5100"}},
 		},
 	}, {
+		name:     "a dependency that may die (can-die) and exits while web waits for it stops the stack: web could never start",
+		procfile: dbWebWorker, rules: webAfterDB, canDie: []string{"all"},
+		steps: []step{
+			{do: "begin", fx: slices.Concat([]string{"spawn db.1", "log: web.1 waits for db.1 (ready: log ready to accept)", "spawn worker.1"}, dbWatched, []string{"watch worker.1 :5200"})},
+			{do: "exit db.1 0", fx: []string{"unwatch db.1", "log: db.1 exited with code 0", "log: db.1 exited before it was ready; web.1 waits for it", "log: sending SIGTERM to all processes", "TERM worker.1", "TERM strangers", "timer deadline 5s", "reap"}},
+		},
+		result: "db.1 exited before it was ready (ready: log ready to accept)",
+	}, {
 		name:     "a shutdown while web waits: it never starts",
 		procfile: dbWebWorker, rules: webAfterDB,
 		steps: []step{
