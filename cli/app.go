@@ -92,7 +92,8 @@ type app struct {
 	procfilePath string
 	root         string
 	procfile.App
-	typeEnvFiles []typeFiles // from loadProcesses
+	typeEnvFiles []typeFiles       // from loadProcesses
+	logFiles     map[string]string // type → log_file, as written (relative to the root)
 }
 
 // load reads the Procfile and env files. With procfileOptional, a missing
@@ -172,10 +173,7 @@ func (f *appFlags) loadProcesses(h *host, a *app) error {
 		}
 		var paths []string
 		for _, ref := range p.EnvFiles {
-			path := ref.Name
-			if !filepath.IsAbs(path) {
-				path = filepath.Join(a.root, path)
-			}
+			path := a.path(ref.Name)
 			if _, err := os.Stat(path); err != nil {
 				return &fileline.Error{File: file.Path, Line: ref.Line, Err: fmt.Errorf("%s: env_file: %s: no such file", p.Type, path)}
 			}
@@ -198,7 +196,23 @@ func (f *appFlags) loadProcesses(h *host, a *app) error {
 		a.TypeEnviron[p.Type] = env.Environ(a.Environ, vars, true)
 		a.typeEnvFiles = append(a.typeEnvFiles, typeFiles{p.Type, paths})
 	}
+	for _, p := range file.Processes {
+		if p.LogFile.Name != "" {
+			if a.logFiles == nil {
+				a.logFiles = map[string]string{}
+			}
+			a.logFiles[p.Type] = p.LogFile.Name
+		}
+	}
 	return nil
+}
+
+// path is name relative to the root, unless it is absolute.
+func (a *app) path(name string) string {
+	if filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(a.root, name)
 }
 
 // typeFiles are the env files of one type, for check's report.

@@ -37,6 +37,7 @@ type startFlags struct {
 	restart   []string
 	noRelease bool
 	socket    string
+	logDir    string
 }
 
 func newStartCmd(h *host) *cobra.Command {
@@ -70,6 +71,7 @@ formation, like -m web=1,worker=2.`,
 	fl.BoolVar(&f.noTime, "no-timestamp", false, "omit the time of each line")
 	fl.BoolVar(&f.noPrefix, "no-prefix", false, "write the bare lines of the processes: no time, name or ' | '")
 	fl.StringVar(&f.logFormat, "log-format", "text", "output format: text or json (one object per line)")
+	fl.StringVar(&f.logDir, "log-dir", "", "also append each type's bare lines to DIR/TYPE.log (.proctor's log_file wins for its type)")
 	fl.BoolVar(&f.tty, "tty", false, "run each process in a pseudo-terminal, so it line-buffers and keeps its colors")
 	fl.StringSliceVar(&f.canDie, "can-die", nil, `process types that may exit without stopping the others, or "all" (comma-separated; may repeat)`)
 	fl.StringSliceVar(&f.restart, "restart", nil, `process types restarted when they exit, or "all" (comma-separated; may repeat)`)
@@ -187,6 +189,12 @@ func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error 
 	if err != nil {
 		return &exitError{exitUsage, err}
 	}
+	closeLogs, err := openLogFiles(a, f.logDir, mux)
+	if err != nil {
+		mux.Close()
+		return &exitError{exitUsage, err}
+	}
+	defer closeLogs()
 	stopControl, err := serveControl(h, f.socket, a, r, mux)
 	if err != nil {
 		mux.Close()

@@ -1563,7 +1563,7 @@ func TestStartOrderErrors(t *testing.T) {
 	for _, tc := range []struct{ name, proctor, want string }{
 		{"an unknown name", "processes:\n  web:\n    after: [dbb]\n", `.proctor:3: web: after: no such process type "dbb" in the Procfile (it has db, web)`},
 		{"a cycle", "processes:\n  web:\n    after: db\n  db:\n    after: web\n", ".proctor:2: web: after: a cycle: web → db → web"},
-		{"an unknown key", "processes:\n  web:\n    aftr: db\n", ".proctor:3: web: aftr: unknown key (expected after, ready, ready_timeout, env_file)"},
+		{"an unknown key", "processes:\n  web:\n    aftr: db\n", ".proctor:3: web: aftr: unknown key (expected after, ready, ready_timeout, env_file, log_file)"},
 		{"a bad check", "processes:\n  db:\n    ready: http health\n", `.proctor:3: db: ready: http needs a path starting with /, not "health"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1613,4 +1613,64 @@ func TestStartEnvFilePerType(t *testing.T) {
 	_, stderr, code = runProctor(t, dir, "start")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, ".proctor:3: worker: env_file: .env.missing: no such file")
+}
+
+// TestStartLogFiles: log_file and --log-dir append each type's bare lines
+// (also still in the merged stream) to its file, opened once, after a
+// "--- proctor start TIME ---" line per start; a file that cannot be
+// written is reported once and the stack goes on.
+func TestStartLogFiles(t *testing.T) {
+	t.Parallel()
+	dir := newAppDir(t, map[string]string{
+		"Procfile": "web: echo web line; printf 'crlf\\r\\n'; exec sleep 1000\nworker: echo work; exec sleep 1000\n",
+		".proctor": "processes:\n  web:\n    log_file: log/web.log\n",
+	})
+	for run := 1; run <= 2; run++ {
+		p := startProctor(t, dir, append([]string{"start", "--log-dir", "logs"}, portArgs(t)...)...)
+		// The two come in either order.
+		waitFor(t, 20*time.Second, func() bool {
+			out := p.Output()
+			return slices.Contains(linesOf(out, "web.1"), "crlf") && slices.Contains(linesOf(out, "worker.1"), "work")
+		}, "both types wrote")
+		p.Signal(syscall.SIGTERM)
+		require.Equal(t, 0, p.Wait(0))
+	}
+	startLine := regexp.MustCompile(`^--- proctor start \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d.* ---$`)
+	for path, want := range map[string][]string{
+		filepath.Join(dir, "log", "web.log"):     {"web line", "crlf"},
+		filepath.Join(dir, "logs", "worker.log"): {"work"},
+	} {
+		data, err := os.ReadFile(path)
+		require.NoError(t, err)
+		lines := split(string(data))
+		require.Len(t, lines, 2*(1+len(want)), "%s:\n%s", path, data)
+		for run := range 2 {
+			chunk := lines[run*(1+len(want)) : (run+1)*(1+len(want))]
+			assert.Regexp(t, startLine, chunk[0], path)
+			assert.Equal(t, want, chunk[1:], path)
+		}
+	}
+	assert.NoFileExists(t, filepath.Join(dir, "logs", "web.log"), "log_file wins over --log-dir")
+
+	t.Run("a full disk", func(t *testing.T) {
+		t.Parallel()
+		if _, err := os.Stat("/dev/full"); err != nil {
+			t.Skip("no /dev/full")
+		}
+		dir := newAppDir(t, map[string]string{
+			"Procfile": "web: echo one; echo two; exec sleep 1000\n",
+			".proctor": "processes:\n  web:\n    log_file: /dev/full\n",
+		})
+		p := startProctor(t, dir, append([]string{"start"}, portArgs(t)...)...)
+		p.WaitLine(0, isLine("web.1", "two"))
+		p.Signal(syscall.SIGTERM)
+		assert.Equal(t, 0, p.Wait(0), "the stack is not stopped by its log file")
+		var reports []string
+		for _, l := range linesOf(p.Output(), "system") {
+			if strings.Contains(l, "/dev/full") {
+				reports = append(reports, l)
+			}
+		}
+		assert.Equal(t, []string{"/dev/full: write /dev/full: no space left on device; web's lines are not written there"}, reports)
+	})
 }

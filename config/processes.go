@@ -44,6 +44,9 @@ type Process struct {
 	// EnvFiles are env_file's paths, relative to the app's root, read after
 	// the stack's env files for this type only.
 	EnvFiles []Ref
+	// LogFile is log_file's path, relative to the app's root: where this
+	// type's bare lines are appended too. Empty Name when not set.
+	LogFile Ref
 }
 
 // Ref is a process type named at a line.
@@ -53,11 +56,11 @@ type Ref struct {
 }
 
 // processKeys are the keys a process type's settings may hold.
-var processKeys = []string{"after", "ready", "ready_timeout", "env_file"}
+var processKeys = []string{"after", "ready", "ready_timeout", "env_file", "log_file"}
 
 // plannedKeys are keys of the .proctor format that this proctor does not
 // act on yet: an error, so that nobody believes they work.
-var plannedKeys = []string{"watch", "log_file"}
+var plannedKeys = []string{"watch"}
 
 // yamlLine finds the line in a yaml.v3 syntax error ("yaml: line 3: ...").
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -129,6 +132,12 @@ func parseProcesses(text string, first int) ([]Process, error) {
 				p.ReadyTimeout, err = duration(sv)
 			case name == "env_file":
 				p.EnvFiles, err = words(sv, line, "a file")
+			case name == "log_file":
+				if sv.Kind != yaml.ScalarNode || sv.Value == "" {
+					err = errors.New("expected a file")
+				} else {
+					p.LogFile = Ref{sv.Value, line(sv)}
+				}
 			case slices.Contains(plannedKeys, name):
 				err = errors.New("is not supported by this version of proctor yet")
 			default:

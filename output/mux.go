@@ -380,10 +380,17 @@ func (c *copier) emit(lines, pieces []byte) {
 	}
 	if subs != nil {
 		for _, s := range *subs {
+			if s.raw && c.f.stream == System {
+				continue // a log file holds no line of proctor's own
+			}
 			if s.filter != nil && c.f.name != "" && !s.filter(c.name) { // system lines pass
 				continue
 			}
-			out, n := appendTextLines((*bp)[:0], c.f.subHead(s.color), lines, pieces, m.maxLine)
+			var head []byte
+			if !s.raw {
+				head = c.f.subHead(s.color)
+			}
+			out, n := appendTextLines((*bp)[:0], head, lines, pieces, m.maxLine)
 			s.q.put(out, n, &c.timer)
 			*bp = out
 		}

@@ -15,6 +15,7 @@ type subscriber struct {
 	q      *queue
 	filter func(name string) bool
 	color  bool
+	raw    bool // bare lines, no system lines: a log file (LogTo)
 }
 
 // Subscribe attaches a second destination, w, which gets the text format
@@ -43,7 +44,37 @@ func (m *Mux) Subscribe(w io.Writer, filter func(name string) bool, color bool) 
 		msg := strconv.FormatInt(dropped, 10) + " lines dropped: this client reads too slowly"
 		return m.appendSystem(dst, msg, &opts)
 	})
+	return m.attach(s)
+}
 
+// LogTo attaches a log file, w: it gets the bare lines (no time, name or
+// color: what the child wrote) of the instances whose name passes filter,
+// and none of proctor's own lines (system lines, or those it writes under
+// an instance's name, such as "started with pid"). Like a subscriber it never slows the main output;
+// lines it cannot take in time are dropped and counted in a line
+// "--- proctor: N lines dropped ---". The first Write error ends its output
+// and is passed to failed (once, on another goroutine), which may report it;
+// the main output goes on. cancel detaches it as Subscribe's does.
+func (m *Mux) LogTo(w io.Writer, filter func(name string) bool, failed func(error)) (cancel func()) {
+	s := &subscriber{filter: filter, raw: true}
+	s.q = newQueue(w, subSize, m.stall, false, func(dst []byte, dropped int64) []byte {
+		return append(dst, "--- proctor: "+strconv.FormatInt(dropped, 10)+" lines dropped: the file was written too slowly ---\n"...)
+	})
+	if failed != nil {
+		go func() {
+			<-s.q.done // its writer has ended: closed, or failed
+			select {
+			case <-s.q.failed:
+				failed(s.q.error())
+			default:
+			}
+		}()
+	}
+	return m.attach(s)
+}
+
+// attach starts s's writer and adds it to the subscribers.
+func (m *Mux) attach(s *subscriber) (cancel func()) {
 	m.subMu.Lock()
 	if m.closed.Load() {
 		m.subMu.Unlock()

@@ -146,3 +146,49 @@ func TestSubscriberWriteErrorIsIgnored(t *testing.T) {
 	require.NoError(t, m.Close())
 	assert.Equal(t, "system | one\nsystem | two\n", main.String())
 }
+
+// TestLogTo: a log file gets the bare lines of the instances it is for,
+// whole, with no system line, and whatever the main output's format.
+func TestLogTo(t *testing.T) {
+	var main bytes.Buffer
+	m := New(&main, Options{Format: JSON, Color: true, Now: fixedClock})
+	m.Register("web.1", 0)
+	m.Register("web.2", 0)
+	m.Register("worker.1", 1)
+	var web syncbuf.Buffer
+	cancel := m.LogTo(&web, func(name string) bool { return strings.HasPrefix(name, "web.") }, func(err error) { t.Errorf("failed: %v", err) })
+	require.NoError(t, m.Copy("web.1", Stdout, strings.NewReader("hello \x1b[1mbold\x1b[0m\r\nlast without newline")))
+	require.NoError(t, m.Copy("worker.1", Stdout, strings.NewReader("working\n")))
+	require.NoError(t, m.Copy("web.2", Stderr, strings.NewReader("oops\n")))
+	m.System("web.1 exited with code 0")
+	require.NoError(t, m.Copy("web.1", System, strings.NewReader("started with pid 42\n")))
+	cancel()
+	require.NoError(t, m.Close())
+	assert.Equal(t, "hello \x1b[1mbold\x1b[0m\nlast without newline\noops\n", web.String())
+	assert.Contains(t, main.String(), `"line":"working"`, "the main output is untouched")
+}
+
+// TestLogToFailure: a log file whose Write fails is reported once, and the
+// main output goes on.
+func TestLogToFailure(t *testing.T) {
+	var main syncbuf.Buffer
+	m := New(&main, Options{NoTimestamp: true})
+	m.Register("web.1", 0)
+	failures := make(chan error, 10)
+	m.LogTo(failWriter{}, nil, func(err error) { failures <- err })
+	require.NoError(t, m.Copy("web.1", Stdout, strings.NewReader("one\n")))
+	select {
+	case err := <-failures:
+		assert.ErrorIs(t, err, io.ErrClosedPipe)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the failure was not reported")
+	}
+	require.NoError(t, m.Copy("web.1", Stdout, strings.NewReader("two\n")))
+	require.NoError(t, m.Close())
+	assert.Empty(t, failures, "reported once")
+	assert.Equal(t, "web.1  | one\nweb.1  | two\n", main.String())
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
