@@ -17,6 +17,7 @@ import (
 	"github.com/proctor-run/proctor/env"
 	"github.com/proctor-run/proctor/fileline"
 	"github.com/proctor-run/proctor/procfile"
+	"github.com/proctor-run/proctor/watch"
 )
 
 // appFlags are the flags that locate and configure an app: its Procfile,
@@ -94,6 +95,18 @@ type app struct {
 	procfile.App
 	typeEnvFiles []typeFiles       // from loadProcesses
 	logFiles     map[string]string // type → log_file, as written (relative to the root)
+	watch        []watch.Rule      // .proctor's watch, then start's --watch
+}
+
+// appendGlob adds glob to typ's rule in rules.
+func appendGlob(rules []watch.Rule, typ, glob string) []watch.Rule {
+	for i := range rules {
+		if rules[i].Type == typ {
+			rules[i].Globs = append(rules[i].Globs, glob)
+			return rules
+		}
+	}
+	return append(rules, watch.Rule{Type: typ, Globs: []string{glob}})
 }
 
 // load reads the Procfile and env files. With procfileOptional, a missing
@@ -197,6 +210,9 @@ func (f *appFlags) loadProcesses(h *host, a *app) error {
 		a.typeEnvFiles = append(a.typeEnvFiles, typeFiles{p.Type, paths})
 	}
 	for _, p := range file.Processes {
+		for _, g := range p.Watch {
+			a.watch = appendGlob(a.watch, p.Type, g.Name)
+		}
 		if p.LogFile.Name != "" {
 			if a.logFiles == nil {
 				a.logFiles = map[string]string{}

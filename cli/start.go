@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/proctor-run/proctor/output"
 	"github.com/proctor-run/proctor/procfile"
 	"github.com/proctor-run/proctor/runner"
+	"github.com/proctor-run/proctor/watch"
 )
 
 // startFlags are the flags of `proctor start`.
@@ -38,6 +40,7 @@ type startFlags struct {
 	noRelease bool
 	socket    string
 	logDir    string
+	watch     []string
 }
 
 func newStartCmd(h *host) *cobra.Command {
@@ -71,6 +74,7 @@ formation, like -m web=1,worker=2.`,
 	fl.BoolVar(&f.noTime, "no-timestamp", false, "omit the time of each line")
 	fl.BoolVar(&f.noPrefix, "no-prefix", false, "write the bare lines of the processes: no time, name or ' | '")
 	fl.StringVar(&f.logFormat, "log-format", "text", "output format: text or json (one object per line)")
+	fl.StringArrayVar(&f.watch, "watch", nil, "restart TYPE's instances when a file under the root matching GLOB changes, as TYPE=GLOB (may repeat; ** matches directories)")
 	fl.StringVar(&f.logDir, "log-dir", "", "also append each type's bare lines to DIR/TYPE.log (.proctor's log_file wins for its type)")
 	fl.BoolVar(&f.tty, "tty", false, "run each process in a pseudo-terminal, so it line-buffers and keeps its colors")
 	fl.StringSliceVar(&f.canDie, "can-die", nil, `process types that may exit without stopping the others, or "all" (comma-separated; may repeat)`)
@@ -144,6 +148,16 @@ func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error 
 	if err := f.app.loadProcesses(h, a); err != nil {
 		return &exitError{exitUsage, err}
 	}
+	for _, w := range f.watch {
+		typ, glob, ok := strings.Cut(w, "=")
+		if !ok || !slices.Contains(procfile.Names(a.Entries), typ) {
+			return usageErrorf("--watch %q: expected TYPE=GLOB with a type of the Procfile (%s)", w, strings.Join(procfile.Names(a.Entries), ", "))
+		}
+		if err := watch.CheckGlob(glob); err != nil {
+			return usageErrorf("--watch %q: %v", w, err)
+		}
+		a.watch = appendGlob(a.watch, typ, glob)
+	}
 	// Every instance can find the stack it runs in (a nested start does).
 	a.Environ = env.Set(a.Environ, stackSocketEnv, stackSocket(h, f.socket, a.root))
 	plan, err := a.Plan(counts)
@@ -201,9 +215,16 @@ func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error 
 		return err
 	}
 	warnBusyPorts(plan, mux)
+	stopWatch, err := watchFiles(h, a, f, r, mux)
+	if err != nil {
+		stopControl()
+		mux.Close()
+		return &exitError{exitFail, err}
+	}
 	stopSignals := forwardSignals(h.sigs, r)
 	err = r.Run(context.Background())
 	stopSignals()
+	stopWatch()
 	stopControl()
 	closeErr := mux.Close()
 	code := exitOK
@@ -224,6 +245,47 @@ func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error 
 		return &exitError{code: code}
 	}
 	return nil
+}
+
+// watchFiles watches the app's files for the types that have globs, and
+// restarts a type when its files change, until stop is called. Log files
+// and the control socket are never watched.
+func watchFiles(h *host, a *app, f *startFlags, r *runner.Runner, mux *output.Mux) (stop func(), err error) {
+	if len(a.watch) == 0 {
+		return func() {}, nil
+	}
+	ignore := []string{stackSocket(h, f.socket, a.root)}
+	if f.logDir != "" {
+		ignore = append(ignore, f.logDir)
+	}
+	for _, p := range a.logFiles {
+		ignore = append(ignore, a.path(p))
+	}
+	w, err := watch.New(a.root, a.watch, watch.Options{Ignore: ignore})
+	if err != nil {
+		return nil, fmt.Errorf("watching %s: %w", a.root, err)
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-done:
+				return
+			case c := <-w.Changes():
+				// Errors are the stack's end (it shuts down): nothing
+				// to restart then.
+				_ = r.Changed(c.Type, c.Path, c.More)
+			case err := <-w.Errors():
+				mux.System("watch: " + err.Error())
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+		w.Close()
+	}, nil
 }
 
 // warnBusyPorts warns about each assigned port that something already

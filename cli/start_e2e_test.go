@@ -1563,7 +1563,7 @@ func TestStartOrderErrors(t *testing.T) {
 	for _, tc := range []struct{ name, proctor, want string }{
 		{"an unknown name", "processes:\n  web:\n    after: [dbb]\n", `.proctor:3: web: after: no such process type "dbb" in the Procfile (it has db, web)`},
 		{"a cycle", "processes:\n  web:\n    after: db\n  db:\n    after: web\n", ".proctor:2: web: after: a cycle: web → db → web"},
-		{"an unknown key", "processes:\n  web:\n    aftr: db\n", ".proctor:3: web: aftr: unknown key (expected after, ready, ready_timeout, env_file, log_file)"},
+		{"an unknown key", "processes:\n  web:\n    aftr: db\n", ".proctor:3: web: aftr: unknown key (expected after, ready, ready_timeout, env_file, log_file, watch)"},
 		{"a bad check", "processes:\n  db:\n    ready: http health\n", `.proctor:3: db: ready: http needs a path starting with /, not "health"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1673,4 +1673,54 @@ func TestStartLogFiles(t *testing.T) {
 		}
 		assert.Equal(t, []string{"/dev/full: write /dev/full: no space left on device; web's lines are not written there"}, reports)
 	})
+}
+
+// TestStartWatch: a write to a file that a type watches restarts its
+// instances, once for a burst, and the stream says which file; a file it
+// does not watch, or in an ignored directory, restarts nothing.
+func TestStartWatch(t *testing.T) {
+	t.Parallel()
+	dir := newAppDir(t, map[string]string{
+		"Procfile":           "web: echo web up; exec sleep 1000\nworker: echo worker up; exec sleep 1000\n",
+		".proctor":           "processes:\n  web:\n    watch: [app/**/*.rb]\n",
+		"app/models/user.rb": "class User; end\n",
+		"lib/x.txt":          "x\n",
+	})
+	p := startProctor(t, dir, append([]string{"start", "--watch", "worker=lib/*.txt"}, portArgs(t)...)...)
+	waitFor(t, 20*time.Second, func() bool {
+		out := p.Output()
+		return slices.Contains(linesOf(out, "web.1"), "web up") && slices.Contains(linesOf(out, "worker.1"), "worker up")
+	}, "both started")
+
+	write := func(rel string) {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, rel)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, rel), []byte("changed\n"), 0o644))
+	}
+	write("app/node_modules/pkg/a.rb") // matches, but node_modules is ignored
+	write("app/log/debug.rb")          // and so is log
+	write("README.md")                 // not watched
+	for range 3 {
+		write("app/models/user.rb") // a burst
+	}
+	p.WaitLine(0, isLine("system", "app/models/user.rb changed: restarting web"))
+	p.WaitLine(0, isLine("system", "restarting web.1 after the change (restart 1)"))
+	waitFor(t, 20*time.Second, func() bool {
+		return len(slices.DeleteFunc(linesOf(p.Output(), "web.1"), func(s string) bool { return s != "web up" })) == 2
+	}, "web.1 ran again")
+
+	write("lib/x.txt")
+	p.WaitLine(0, isLine("system", "lib/x.txt changed: restarting worker"))
+	waitFor(t, 20*time.Second, func() bool {
+		return len(slices.DeleteFunc(linesOf(p.Output(), "worker.1"), func(s string) bool { return s != "worker up" })) == 2
+	}, "worker.1 ran again")
+	p.Signal(syscall.SIGTERM)
+	assert.Equal(t, 0, p.Wait(0))
+	var changes []string
+	for _, l := range linesOf(p.Output(), "system") {
+		if strings.Contains(l, "changed") {
+			changes = append(changes, l)
+		}
+	}
+	assert.Equal(t, []string{"app/models/user.rb changed: restarting web", "lib/x.txt changed: restarting worker"}, changes, "one restart per burst, none for ignored or unwatched files")
+	assertNoProcesses(t, p.Token())
 }

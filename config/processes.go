@@ -13,6 +13,7 @@ import (
 
 	"github.com/proctor-run/proctor/fileline"
 	"github.com/proctor-run/proctor/procfile"
+	"github.com/proctor-run/proctor/watch"
 )
 
 // ProcessesKey starts the block of per-type settings in .proctor. Its lines
@@ -47,6 +48,9 @@ type Process struct {
 	// LogFile is log_file's path, relative to the app's root: where this
 	// type's bare lines are appended too. Empty Name when not set.
 	LogFile Ref
+	// Watch holds watch's globs, relative to the app's root: a change of
+	// a matching file restarts this type.
+	Watch []Ref
 }
 
 // Ref is a process type named at a line.
@@ -56,11 +60,7 @@ type Ref struct {
 }
 
 // processKeys are the keys a process type's settings may hold.
-var processKeys = []string{"after", "ready", "ready_timeout", "env_file", "log_file"}
-
-// plannedKeys are keys of the .proctor format that this proctor does not
-// act on yet: an error, so that nobody believes they work.
-var plannedKeys = []string{"watch"}
+var processKeys = []string{"after", "ready", "ready_timeout", "env_file", "log_file", "watch"}
 
 // yamlLine finds the line in a yaml.v3 syntax error ("yaml: line 3: ...").
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -132,14 +132,20 @@ func parseProcesses(text string, first int) ([]Process, error) {
 				p.ReadyTimeout, err = duration(sv)
 			case name == "env_file":
 				p.EnvFiles, err = words(sv, line, "a file")
+			case name == "watch":
+				if p.Watch, err = words(sv, line, "a glob"); err == nil {
+					for _, g := range p.Watch {
+						if err = watch.CheckGlob(g.Name); err != nil {
+							break
+						}
+					}
+				}
 			case name == "log_file":
 				if sv.Kind != yaml.ScalarNode || sv.Value == "" {
 					err = errors.New("expected a file")
 				} else {
 					p.LogFile = Ref{sv.Value, line(sv)}
 				}
-			case slices.Contains(plannedKeys, name):
-				err = errors.New("is not supported by this version of proctor yet")
 			default:
 				err = fmt.Errorf("unknown key (expected %s)", strings.Join(processKeys, ", "))
 			}

@@ -40,12 +40,12 @@ func TestParseProcesses(t *testing.T) {
 		{Type: "redis", Line: 10, Ready: procfile.Readiness{Kind: procfile.ReadyTCP, Arg: "127.0.0.1:6379"}, ReadyLine: 11},
 	}, processes)
 
-	t.Run("env_file: one file or a list; log_file", func(t *testing.T) {
-		_, processes, err := parse([]byte("processes:\n  web:\n    env_file: .env.web\n    log_file: log/web.log\n  worker:\n    env_file: [.env.worker, .env.local]\n"), true)
+	t.Run("env_file: one file or a list; log_file; watch", func(t *testing.T) {
+		_, processes, err := parse([]byte("processes:\n  web:\n    env_file: .env.web\n    log_file: log/web.log\n    watch: [app/**/*.rb, config/*.yml]\n  worker:\n    env_file: [.env.worker, .env.local]\n    watch: lib/**\n"), true)
 		require.NoError(t, err)
 		assert.Equal(t, []Process{
-			{Type: "web", Line: 2, EnvFiles: []Ref{{".env.web", 3}}, LogFile: Ref{"log/web.log", 4}},
-			{Type: "worker", Line: 5, EnvFiles: []Ref{{".env.worker", 6}, {".env.local", 6}}},
+			{Type: "web", Line: 2, EnvFiles: []Ref{{".env.web", 3}}, LogFile: Ref{"log/web.log", 4}, Watch: []Ref{{"app/**/*.rb", 5}, {"config/*.yml", 5}}},
+			{Type: "worker", Line: 6, EnvFiles: []Ref{{".env.worker", 7}, {".env.local", 7}}, Watch: []Ref{{"lib/**", 8}}},
 		}, processes)
 	})
 	t.Run("a block list, one name, a type with nothing set", func(t *testing.T) {
@@ -64,8 +64,9 @@ func TestParseProcessesRejects(t *testing.T) {
 		name, in string
 		want     string
 	}{
-		{"an unknown key", "processes:\n  web:\n    afterr: [db]\n", "line 3: web: afterr: unknown key (expected after, ready, ready_timeout, env_file, log_file)"},
-		{"a key of the format not done yet", "processes:\n  web:\n    watch: [app/**/*.rb]\n", "line 3: web: watch: is not supported by this version of proctor yet"},
+		{"an unknown key", "processes:\n  web:\n    afterr: [db]\n", "line 3: web: afterr: unknown key (expected after, ready, ready_timeout, env_file, log_file, watch)"},
+		{"a glob outside the root", "processes:\n  web:\n    watch: [app/**/*.rb, ../lib/*.rb]\n", `line 3: web: watch: "../lib/*.rb" is not under the root: write it relative to the root`},
+		{"a bad glob", "processes:\n  web:\n    watch: \"app/[x\"\n", `line 3: web: watch: "app/[x" is not a valid glob`},
 		{"an unknown check", "processes:\n  web:\n    ready: ping\n", `line 3: web: ready: unknown check "ping" (expected port, tcp HOST:PORT, http PATH, log REGEX or exec COMMAND)`},
 		{"a bad regular expression", "processes:\n  db:\n    ready: log (\n", "line 3: db: ready: log \"(\": error parsing regexp: missing closing ): `(`"},
 		{"a relative http path", "processes:\n  web:\n    ready: http health\n", `line 3: web: ready: http needs a path starting with /, not "health"`},
@@ -75,7 +76,7 @@ func TestParseProcessesRejects(t *testing.T) {
 		{"after is a map", "processes:\n  web:\n    after: {db: 1}\n", "line 3: web: after: expected a process type or a list of them"},
 		{"env_file is a map", "processes:\n  web:\n    env_file: {a: b}\n", "line 3: web: env_file: expected a file or a list of them"},
 		{"log_file is a list", "processes:\n  web:\n    log_file: [a, b]\n", "line 3: web: log_file: expected a file"},
-		{"settings that are a list", "processes:\n  web: [db]\n", "line 2: web: expected its settings (after, ready, ready_timeout, env_file, log_file)"},
+		{"settings that are a list", "processes:\n  web: [db]\n", "line 2: web: expected its settings (after, ready, ready_timeout, env_file, log_file, watch)"},
 		{"a type named twice", "processes:\n  web:\n  db:\n  web:\n", `line 4: "web" is set twice (first on line 2)`},
 		{"a key set twice", "processes:\n  web:\n    ready: port\n    ready: port\n", `line 4: web: "ready" is set twice (first on line 3)`},
 		// The YAML reader names the line of the entry that holds the

@@ -105,6 +105,13 @@ func (r *Runner) Restart(name string) error {
 	return ask(r, func(id uint64) event { return evRestart{id, name} })
 }
 
+// Changed restarts the instances of typ, one after another, because files
+// it watches changed (path, and more others); the stream says which. It
+// returns once the last has started again.
+func (r *Runner) Changed(typ, path string, more int) error {
+	return ask(r, func(id uint64) event { return evChanged{id, typ, path, more} })
+}
+
 // WaitReady returns once every instance of the named types is ready (see
 // the machine's waitRequest for no names), or ErrShuttingDown when the stack
 // stops first.

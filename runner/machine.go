@@ -179,6 +179,14 @@ type (
 		req    uint64
 		counts []procfile.TypeCount
 	}
+	// evChanged reports that files typ watches have changed: path, and
+	// more others; its instances restart, answered like a restart.
+	evChanged struct {
+		req  uint64
+		typ  string
+		path string
+		more int
+	}
 	// evWait asks to be answered once every instance of the types is
 	// ready (see waitRequest).
 	evWait struct {
@@ -201,6 +209,7 @@ func (evStop) isEvent()        {}
 func (evRestart) isEvent()     {}
 func (evScale) isEvent()       {}
 func (evWait) isEvent()        {}
+func (evChanged) isEvent()     {}
 
 // timerKind says what a timer is for.
 type timerKind uint8
@@ -371,6 +380,8 @@ func (m *machine) Handle(now time.Time, ev event) []effect {
 		m.scaleRequest(ev)
 	case evWait:
 		m.waitRequest(ev)
+	case evChanged:
+		m.changed(ev)
 	}
 	m.checkWaiters()
 	fx := m.fx
@@ -914,31 +925,59 @@ func (m *machine) restartRequest(ev evRestart) {
 		m.reply(ev.req, err)
 		return
 	}
-	m.restartEach(ev.req, units)
+	m.restartEach(ev.req, units, "on request")
 }
 
-func (m *machine) restartEach(req uint64, units []*unit) {
+// changed restarts the instances of a type whose watched files changed,
+// one after another, as a restart request does. It is no crash: the
+// restart backoff starts again from its first step. Instances that wait
+// for their dependencies, or that are stopped, stay so.
+func (m *machine) changed(ev evChanged) {
+	if m.phase != up {
+		m.reply(ev.req, ErrShuttingDown)
+		return
+	}
+	what := ev.path
+	if ev.more > 0 {
+		what += fmt.Sprintf(" and %d more", ev.more)
+	}
+	var units []*unit
+	for _, u := range m.units {
+		if u.Type == ev.typ && u.state != waiting && u.state != stopped && u.state != stopping {
+			u.backoff = backoffFirst
+			units = append(units, u)
+		}
+	}
+	if len(units) == 0 {
+		m.reply(ev.req, nil)
+		return
+	}
+	m.log("", fmt.Sprintf("%s changed: restarting %s", what, ev.typ))
+	m.restartEach(ev.req, units, "after the change")
+}
+
+func (m *machine) restartEach(req uint64, units []*unit, why string) {
 	if len(units) == 0 {
 		m.reply(req, nil)
 		return
 	}
 	u := units[0]
 	if u.state == removing || !slices.Contains(m.units, u) {
-		m.restartEach(req, units[1:]) // being scaled away, or gone
+		m.restartEach(req, units[1:], why) // being scaled away, or gone
 		return
 	}
 	if u.awaitingSpawn() {
 		u.state = starting // starting anyway: a fresh run is on its way
-		m.restartEach(req, units[1:])
+		m.restartEach(req, units[1:], why)
 		return
 	}
 	if u.state == waiting {
-		m.restartEach(req, units[1:]) // it starts once what it waits for is ready
+		m.restartEach(req, units[1:], why) // it starts once what it waits for is ready
 		return
 	}
 	oldGen := u.gen
 	u.restarts++
-	m.log("", fmt.Sprintf("restarting %s on request (restart %d)", u.Name, u.restarts))
+	m.log("", fmt.Sprintf("restarting %s %s (restart %d)", u.Name, why, u.restarts))
 	switch u.state {
 	case running:
 		u.state = restarting
@@ -957,7 +996,7 @@ func (m *machine) restartEach(req uint64, units []*unit) {
 			m.reply(req, ErrShuttingDown)
 			return
 		}
-		m.restartEach(req, units[1:])
+		m.restartEach(req, units[1:], why)
 	})
 }
 

@@ -175,6 +175,13 @@ func (h *harness) event(do string) (ev event, ok bool) {
 	case "wait":
 		h.req++
 		return evWait{req: h.req, types: f[1:]}, true
+	case "changed": // changed TYPE PATH [MORE]
+		more := 0
+		if len(f) > 3 {
+			more, _ = strconv.Atoi(f[3])
+		}
+		h.req++
+		return evChanged{req: h.req, typ: arg(1), path: arg(2), more: more}, true
 	case "scaleraw": // scaleraw TYPE N: a count ParseFormation would refuse
 		n, err := strconv.Atoi(arg(2))
 		require.NoError(h.t, err)
@@ -883,6 +890,46 @@ func TestMachineWait(t *testing.T) {
 			{do: "exit worker.1 1", fx: []string{"unwatch worker.1", "log: worker.1 exited with code 1", "log: sending SIGTERM to all processes", "TERM web.1", "TERM strangers", "timer deadline 5s", "reap", "reply 2: proctor is shutting down"}},
 		},
 		result: "worker.1 exited with code 1", code: 1,
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { runMachineCase(t, c) })
+	}
+}
+
+// watch: a change of a type's files restarts its instances, one after
+// another, and is no crash: the backoff starts again.
+func TestMachineChanged(t *testing.T) {
+	cases := []machineCase{{
+		name:     "a change restarts every instance of the type, one after another",
+		procfile: twoTypes, counts: []int{2, 1},
+		steps: []step{
+			{do: "begin", fx: []string{"spawn web.1", "spawn web.2", "spawn worker.1", "watch web.1 :5000", "watch web.2 :5001", "watch worker.1 :5100"}},
+			{do: "changed web app/models/user.rb 2", fx: []string{"log: app/models/user.rb and 2 more changed: restarting web", "log: restarting web.1 after the change (restart 1)", "TERM web.1", "timer kill web.1 5s"}},
+			{do: "exit web.1 SIGTERM", fx: []string{"unwatch web.1", "log: web.1 terminated by SIGTERM", "spawn web.1", "watch web.1 :5000", "log: restarting web.2 after the change (restart 1)", "TERM web.2", "timer kill web.2 5s"}},
+			{do: "exit web.2 SIGTERM", fx: []string{"unwatch web.2", "log: web.2 terminated by SIGTERM", "spawn web.2", "watch web.2 :5001", "reply 1 ok"}, states: "web.1:running web.2:running worker.1:running"},
+		},
+	}, {
+		name:     "a change during a crash's backoff restarts at once, and the backoff starts again",
+		procfile: twoTypes, restart: []string{"web"},
+		steps: []step{
+			{do: "begin", fx: []string{"spawn web.1", "spawn worker.1", "watch web.1 :5000", "watch worker.1 :5100"}},
+			{do: "exit web.1 1", fx: []string{"unwatch web.1", "log: web.1 exited with code 1", "log: restarting web.1 in 1s (restart 1)", "timer restart web.1 1s"}},
+			{do: "fire restart web.1", fx: []string{"spawn web.1", "watch web.1 :5000"}},
+			{do: "exit web.1 1", fx: []string{"unwatch web.1", "log: web.1 exited with code 1", "log: restarting web.1 in 2s (restart 2)", "timer restart web.1 2s"}},
+			{do: "changed web app.rb", fx: []string{"log: app.rb changed: restarting web", "log: restarting web.1 after the change (restart 3)", "spawn web.1", "watch web.1 :5000", "reply 1 ok"}},
+			{do: "exit web.1 1", fx: []string{"unwatch web.1", "log: web.1 exited with code 1", "log: restarting web.1 in 1s (restart 4)", "timer restart web.1 1s"}},
+		},
+	}, {
+		name:     "a stopped type stays stopped; a change during the shutdown is refused",
+		procfile: twoTypes,
+		steps: []step{
+			{do: "begin", fx: []string{"spawn web.1", "spawn worker.1", "watch web.1 :5000", "watch worker.1 :5100"}},
+			{do: "stop web", fx: []string{"TERM web.1", "timer kill web.1 5s"}},
+			{do: "exit web.1 SIGTERM", fx: []string{"unwatch web.1", "log: web.1 terminated by SIGTERM", "reply 1 ok"}},
+			{do: "changed web app.rb", fx: []string{"reply 2 ok"}, states: "web.1:stopped worker.1:running"},
+			{do: "shutdown", fx: []string{"log: sending SIGTERM to all processes", "TERM worker.1", "TERM strangers", "timer deadline 5s", "reap"}},
+			{do: "changed worker w.rb", fx: []string{"reply 3: proctor is shutting down"}},
+		},
 	}}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { runMachineCase(t, c) })
