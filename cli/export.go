@@ -94,7 +94,7 @@ elsewhere. -t DIR replaces built-in templates by files of the same name
 			if ef.timeout < 0 {
 				return usageErrorf("export: --timeout %d is negative", ef.timeout)
 			}
-			in, root, err := exportInput(h, &flags, cmd, ef.formation)
+			in, root, note, err := exportInput(h, &flags, cmd, format, ef.formation)
 			if err != nil {
 				return err
 			}
@@ -117,6 +117,9 @@ elsewhere. -t DIR replaces built-in templates by files of the same name
 			files, err := export.Render(format, in, opts)
 			if err != nil {
 				return &exitError{exitUsage, withExportFlag(err)}
+			}
+			if note != "" {
+				fmt.Fprintln(h.stderr, "proctor: "+note)
 			}
 			if dir == "" {
 				_, err := h.stdout.Write(files[0].Data)
@@ -187,47 +190,63 @@ func knownFormat(format string) bool {
 // exportInput reads the Procfile and env files and plans the formation. It
 // uses only the env files' variables: the base port is -p, else PORT from
 // the env files, else 5000; proctor's own environment plays no part.
-func exportInput(h *host, flags *appFlags, cmd *cobra.Command, formation string) (export.Input, string, error) {
-	var in export.Input
+func exportInput(h *host, flags *appFlags, cmd *cobra.Command, format, formation string) (in export.Input, root string, note string, err error) {
 	procfilePath, root := flags.paths()
 	if info, err := os.Stat(root); err != nil || !info.IsDir() {
-		return in, "", &exitError{exitUsage, fmt.Errorf("root directory %s does not exist", root)}
+		return in, "", "", &exitError{exitUsage, fmt.Errorf("root directory %s does not exist", root)}
 	}
 	abs, err := filepath.Abs(root)
 	if err != nil {
-		return in, "", &exitError{exitUsage, fmt.Errorf("root directory %s: %w", root, err)}
+		return in, "", "", &exitError{exitUsage, fmt.Errorf("root directory %s: %w", root, err)}
 	}
 	entries, err := procfile.ParseFile(procfilePath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return in, "", &exitError{exitUsage, fmt.Errorf("%s: no such file (use -f to name the Procfile)", procfilePath)}
+		return in, "", "", &exitError{exitUsage, fmt.Errorf("%s: no such file (use -f to name the Procfile)", procfilePath)}
 	case err != nil:
-		return in, "", &exitError{exitUsage, err}
+		return in, "", "", &exitError{exitUsage, err}
 	}
 	vars, err := flags.readEnv(h, root)
 	if err != nil {
-		return in, "", &exitError{exitUsage, err}
+		return in, "", "", &exitError{exitUsage, err}
 	}
 	environ := env.Environ(nil, vars, true)
 	ports, err := flags.resolvePorts(cmd.Flags(), environ)
 	if err != nil {
-		return in, "", &exitError{exitUsage, err}
+		return in, "", "", &exitError{exitUsage, err}
 	}
 	var fm *procfile.Formation
 	if cmd.Flags().Changed("formation") {
 		f, err := procfile.ParseFormation(formation)
 		if err != nil {
-			return in, "", usageErrorf("%v", err)
+			return in, "", "", usageErrorf("%v", err)
 		}
 		fm = &f
 	}
 	counts, err := procfile.Resolve(entries, fm, nil)
 	if err != nil {
-		return in, "", usageErrorf("%v", err)
+		return in, "", "", usageErrorf("%v", err)
 	}
-	instances, err := procfile.App{Entries: entries, Ports: ports, Environ: environ}.Plan(counts)
+	a := &app{procfilePath: procfilePath, root: root, App: procfile.App{Entries: entries, Ports: ports, Environ: environ}}
+	if err := flags.loadProcesses(h, a); err != nil {
+		return in, "", "", &exitError{exitUsage, err}
+	}
+	instances, err := a.Plan(counts)
 	if err != nil {
-		return in, "", &exitError{exitUsage, withPortHint(err)}
+		return in, "", "", &exitError{exitUsage, withPortHint(err)}
 	}
-	return export.Input{Entries: entries, Instances: instances}, abs, nil
+	in = export.Input{Entries: entries, Instances: instances, Rules: a.Rules}
+	// What the export cannot hold, said once, on stderr.
+	var logs, watched []string
+	for _, e := range entries {
+		if a.logFiles[e.Name] != "" {
+			logs = append(logs, e.Name)
+		}
+		for _, w := range a.watch {
+			if w.Type == e.Name {
+				watched = append(watched, e.Name)
+			}
+		}
+	}
+	return in, abs, export.Unsupported(format, in, logs, watched), nil
 }

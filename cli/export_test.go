@@ -130,3 +130,30 @@ func TestExportErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestExportRules: the .proctor of the root reaches the export (a
+// readiness probe, a type's env file), and what the target cannot hold is
+// said once on stderr.
+func TestExportRules(t *testing.T) {
+	root := exportApp(t, "web: serve\ndb: pg\n", "A=1\n")
+	proctor := "processes:\n  web:\n    after: db\n    watch: [app/**]\n  db:\n    ready: http /health\n    env_file: .env.db\n"
+	if err := os.WriteFile(filepath.Join(root, ".proctor"), []byte(proctor), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, ".env.db"), []byte("DB_ONLY=yes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runExport(t, "kubernetes", "-d", root, "--image", "shop:1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"readinessProbe:", "path: /health", "name: DB_ONLY"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the export lacks %q:\n%s", want, out)
+		}
+	}
+	want := "proctor: export kubernetes: not exported: after: Kubernetes has no start order (web); watch (web)\n"
+	if errOut != want {
+		t.Errorf("stderr %q, want %q", errOut, want)
+	}
+}

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/proctor-run/proctor/procfile"
 )
 
 // compose: one compose.yaml with a service per instance, named TYPE-N
@@ -29,6 +32,7 @@ type composeService struct {
 	Environment     map[string]string            `yaml:"environment"`
 	Ports           []string                     `yaml:"ports,omitempty"`
 	DependsOn       map[string]composeDependency `yaml:"depends_on,omitempty"`
+	Healthcheck     *composeHealth               `yaml:"healthcheck,omitempty"`
 	Restart         string                       `yaml:"restart"`
 	StopGracePeriod string                       `yaml:"stop_grace_period"`
 	Init            bool                         `yaml:"init"`
@@ -36,6 +40,40 @@ type composeService struct {
 
 type composeDependency struct {
 	Condition string `yaml:"condition"`
+}
+
+type composeHealth struct {
+	Test     []string `yaml:"test"`
+	Interval string   `yaml:"interval"`
+	Timeout  string   `yaml:"timeout"`
+	Retries  int      `yaml:"retries"`
+}
+
+// composeHealthInterval is how often a healthcheck made from a ready check
+// runs; its retries cover the check's ready_timeout.
+const composeHealthInterval = 2 * time.Second
+
+// composeHealthcheck makes a healthcheck of a ready check, for a service
+// on port: http and exec can be (http through the image's wget or curl),
+// port, tcp and log cannot without tools the image may lack, or at all.
+func composeHealthcheck(r procfile.Readiness, port int, timeout time.Duration) (*composeHealth, bool) {
+	var cmd string
+	switch r.Kind {
+	case procfile.ReadyHTTP:
+		url := fmt.Sprintf("http://127.0.0.1:%d%s", port, r.Arg)
+		cmd = fmt.Sprintf("wget -q -O /dev/null '%s' || curl -fsS -o /dev/null '%s'", url, url)
+	case procfile.ReadyExec:
+		cmd = r.Arg
+	default:
+		return nil, false
+	}
+	retries := max(1, int((timeout+composeHealthInterval-1)/composeHealthInterval))
+	return &composeHealth{
+		Test:     []string{"CMD-SHELL", composeEscape(cmd)},
+		Interval: composeHealthInterval.String(),
+		Timeout:  composeHealthInterval.String(),
+		Retries:  retries,
+	}, true
 }
 
 // composeEscape writes each '$' as "$$", Compose's literal dollar.
@@ -79,6 +117,17 @@ func composeFile(d *Data) *composeProject {
 			s.Restart = "no"
 		} else if d.Release != nil {
 			s.DependsOn = map[string]composeDependency{composeName(d.Release): {Condition: "service_completed_successfully"}}
+		}
+		s.Healthcheck, _ = composeHealthcheck(inst.Ready, inst.Port, inst.ReadyTimeout)
+		for _, dep := range inst.After {
+			if s.DependsOn == nil {
+				s.DependsOn = map[string]composeDependency{}
+			}
+			cond := "service_started"
+			if _, ok := composeHealthcheck(dep.Ready, dep.Port, dep.ReadyTimeout); ok {
+				cond = "service_healthy"
+			}
+			s.DependsOn[composeName(dep)] = composeDependency{Condition: cond}
 		}
 		p.Services[composeName(inst)] = s
 	}

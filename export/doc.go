@@ -32,8 +32,9 @@
 // instances (.Instances), the process types (.Types), the release instance
 // (.Release, or nil), and for per-instance templates the instance itself
 // (.Instance). An Instance has .Name (PS, "web.1"), .Type, .Num, .Port,
-// .Command, .ID ("APP-web-1"), .Release, .Exposed and .Env (the env files'
-// variables, then PORT and PS). runit's env/ files are not templated: they
+// .Command, .ID ("APP-web-1"), .Release, .Exposed, .Env (the env files'
+// variables, its type's env_file, then PORT and PS), .After (the instances
+// it starts after), .Ready and .ReadyTimeout (its type's ready check). runit's env/ files are not templated: they
 // are written from .Instance.Env.
 //
 // Escaping is done by functions, each for one consumer; those that meet a

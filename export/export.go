@@ -1,6 +1,7 @@
 package export
 
 import (
+	"cmp"
 	"bytes"
 	"errors"
 	"fmt"
@@ -54,6 +55,9 @@ type Input struct {
 	Entries []procfile.Entry
 	// Instances are the instances to export, in plan order.
 	Instances []procfile.Instance
+	// Rules are the start rules of .proctor (procfile.App.Rules): after
+	// and ready reach the formats that can express them; see Unsupported.
+	Rules map[string]procfile.Rules
 }
 
 // Options configure an export. Zero values take the defaults documented on
@@ -211,8 +215,9 @@ type Data struct {
 	Image, WorkDir string
 	// Secret is true when kubernetes should use a Secret.
 	Secret bool
-	// Env holds the env files' variables sorted by name, without PORT and PS
-	// (each instance gets its own).
+	// Env holds the variables every instance has (the env files'), sorted
+	// by name, without PORT and PS (each instance gets its own) and without
+	// what a type's own env_file adds.
 	Env []Var
 	// Instances lists every instance of the formation, in Procfile order and
 	// by number within a type; the release instance is among them.
@@ -248,6 +253,14 @@ type Instance struct {
 	Exposed bool
 	// Env holds the env files' variables sorted by name, then PORT and PS.
 	Env []Var
+	// After lists the instances this one starts after (.proctor's after),
+	// in plan order.
+	After []*Instance
+	// Ready is its type's readiness check (.proctor's ready); Kind is
+	// empty when none is set.
+	Ready procfile.Readiness
+	// ReadyTimeout is how long it may take to become ready.
+	ReadyTimeout time.Duration
 }
 
 // Type is one process type with at least one instance.
@@ -374,16 +387,6 @@ func newData(format string, f format, in Input, opts Options) (*Data, error) {
 		exposed[t] = true
 	}
 
-	if len(in.Instances) > 0 {
-		// Every instance starts from the same environment: the env
-		// files' variables, shared by the units where a format can.
-		shared, _, err := instanceVars(in.Instances[0].Env)
-		if err != nil {
-			return nil, bad(err.What, "%s", err.Problem)
-		}
-		d.Env = shared
-	}
-
 	byType := map[string]*Type{}
 	for _, pi := range in.Instances {
 		if !utf8.ValidString(pi.Command) || strings.ContainsAny(pi.Command, "\n\r\x00") {
@@ -404,6 +407,9 @@ func newData(format string, f format, in Input, opts Options) (*Data, error) {
 			return nil, bad(err.What, "%s", err.Problem)
 		}
 		inst.Env = append(shared, own...)
+		r := in.Rules[pi.Type]
+		inst.Ready = r.Ready
+		inst.ReadyTimeout = cmp.Or(r.ReadyTimeout, procfile.DefaultReadyTimeout)
 		d.Instances = append(d.Instances, inst)
 		if inst.Release {
 			if d.Release != nil {
@@ -423,7 +429,100 @@ func newData(format string, f format, in Input, opts Options) (*Data, error) {
 	if len(d.Instances) == 0 {
 		return nil, bad("formation", "runs no instance: nothing to export")
 	}
+	d.Env = sharedVars(d.Instances)
+	for _, inst := range d.Instances {
+		for _, dep := range in.Rules[inst.Type].After {
+			for _, other := range d.Instances {
+				if other.Type == dep {
+					inst.After = append(inst.After, other)
+				}
+			}
+		}
+	}
 	return d, nil
+}
+
+// sharedVars are the variables every instance has, with the same value,
+// but PORT and PS: the env files' (a type's own env_file adds to its
+// instances only).
+func sharedVars(instances []*Instance) []Var {
+	if len(instances) == 0 {
+		return nil
+	}
+	var out []Var
+	for _, v := range instances[0].Env {
+		if v.Name == "PORT" || v.Name == "PS" {
+			continue
+		}
+		everywhere := true
+		for _, other := range instances[1:] {
+			if !slices.Contains(other.Env, v) {
+				everywhere = false
+				break
+			}
+		}
+		if everywhere {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Unsupported lists, in one line, what of the app's start rules and
+// per-type settings format cannot express, or "" when it expresses all:
+// proctor export prints it on stderr, so that nobody believes the export
+// holds what it does not.
+func Unsupported(format string, in Input, logFiles, watched []string) string {
+	var after, checks, kinds []string
+	for _, e := range in.Entries {
+		r, ok := in.Rules[e.Name]
+		if !ok {
+			continue
+		}
+		if len(r.After) > 0 {
+			after = append(after, e.Name)
+		}
+		if r.Ready.Kind != "" {
+			checks = append(checks, e.Name)
+			kinds = append(kinds, string(r.Ready.Kind))
+		}
+	}
+	var missing []string
+	list := func(what string, types []string) {
+		if len(types) > 0 {
+			missing = append(missing, fmt.Sprintf("%s (%s)", what, strings.Join(types, ", ")))
+		}
+	}
+	switch format {
+	case Systemd:
+		list("ready checks: units start in order, not on readiness", checks)
+	case Compose:
+		var no []string
+		for i, k := range kinds {
+			if _, ok := composeHealthcheck(procfile.Readiness{Kind: procfile.ReadyKind(k)}, 0, 0); !ok {
+				no = append(no, checks[i]+" "+k)
+			}
+		}
+		list("ready checks a healthcheck cannot hold", no)
+	case Kubernetes:
+		list("after: Kubernetes has no start order", after)
+		var no []string
+		for i, k := range kinds {
+			if k == string(procfile.ReadyLog) {
+				no = append(no, checks[i])
+			}
+		}
+		list("log ready checks", no)
+	default:
+		list("after", after)
+		list("ready checks", checks)
+	}
+	list("log_file: the target keeps the logs", logFiles)
+	list("watch", watched)
+	if len(missing) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("export %s: not exported: %s", format, strings.Join(missing, "; "))
 }
 
 // checkAppName requires a name safe as a file, unit, program and label name.

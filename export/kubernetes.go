@@ -2,8 +2,13 @@ package export
 
 import (
 	"fmt"
+	"net"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/proctor-run/proctor/procfile"
 )
 
 // kubernetes: one multi-document YAML file, APP.yaml:
@@ -96,6 +101,58 @@ type k8sContainer struct {
 	Env        []k8sEnvVar        `yaml:"env"`
 	EnvFrom    []k8sEnvFrom       `yaml:"envFrom,omitempty"`
 	Ports      []k8sContainerPort `yaml:"ports,omitempty"`
+	// ReadinessProbe comes from .proctor's ready.
+	ReadinessProbe *k8sProbe `yaml:"readinessProbe,omitempty"`
+}
+
+type k8sProbe struct {
+	HTTPGet          *k8sHTTPGet   `yaml:"httpGet,omitempty"`
+	TCPSocket        *k8sTCPSocket `yaml:"tcpSocket,omitempty"`
+	Exec             *k8sExec      `yaml:"exec,omitempty"`
+	PeriodSeconds    int           `yaml:"periodSeconds"`
+	FailureThreshold int           `yaml:"failureThreshold"`
+}
+
+type k8sHTTPGet struct {
+	Path string `yaml:"path"`
+	Port int    `yaml:"port"`
+}
+
+type k8sTCPSocket struct {
+	Host string `yaml:"host,omitempty"`
+	Port int    `yaml:"port"`
+}
+
+type k8sExec struct {
+	Command []string `yaml:"command"`
+}
+
+// k8sProbePeriod is how often a readiness probe made from a ready check
+// runs; its failure threshold covers the check's ready_timeout.
+const k8sProbePeriod = 2
+
+// k8sReadiness makes a readiness probe of a ready check, for a container
+// on port: every kind but log, which Kubernetes cannot watch for.
+func k8sReadiness(r procfile.Readiness, port int, timeout time.Duration) *k8sProbe {
+	p := &k8sProbe{PeriodSeconds: k8sProbePeriod, FailureThreshold: max(1, int((timeout+k8sProbePeriod*time.Second-1)/(k8sProbePeriod*time.Second)))}
+	switch r.Kind {
+	case procfile.ReadyPort:
+		p.TCPSocket = &k8sTCPSocket{Port: port}
+	case procfile.ReadyTCP:
+		host, portText, _ := net.SplitHostPort(r.Arg)
+		n, _ := strconv.Atoi(portText) // procfile.ParseReadiness checked it
+		if host == "127.0.0.1" || host == "localhost" || host == "::1" {
+			host = "" // the pod's own address
+		}
+		p.TCPSocket = &k8sTCPSocket{Host: host, Port: n}
+	case procfile.ReadyHTTP:
+		p.HTTPGet = &k8sHTTPGet{Path: r.Arg, Port: port}
+	case procfile.ReadyExec:
+		p.Exec = &k8sExec{Command: []string{"/bin/sh", "-c", r.Arg}}
+	default:
+		return nil
+	}
+	return p
 }
 
 type k8sEnvVar struct {
@@ -285,6 +342,14 @@ func kubernetesObjects(d *Data) ([]any, error) {
 		}
 		if t.Exposed && !t.Release {
 			c.Ports = []k8sContainerPort{{ContainerPort: t.Port, Protocol: "TCP"}}
+		}
+		first := t.Instances[0]
+		c.ReadinessProbe = k8sReadiness(first.Ready, t.Port, first.ReadyTimeout)
+		// What a type's own env_file adds to the shared variables.
+		for _, v := range first.Env {
+			if v.Name != "PORT" && v.Name != "PS" && !slices.Contains(d.Env, v) {
+				c.Env = append(c.Env, k8sEnvVar{Name: v.Name, Value: strings.ReplaceAll(v.Value, "$", "$$")}) // $(VAR) is Kubernetes' reference
+			}
 		}
 		pod := k8sPodSpec{TerminationGracePeriodSeconds: d.Timeout, Containers: []k8sContainer{c}}
 		if uid >= 0 {
