@@ -53,9 +53,15 @@ type clientFlags struct {
 }
 
 func (f *clientFlags) register(flags *pflag.FlagSet) {
+	f.registerWith(flags, "f")
+}
+
+// registerWith registers the flags, with procfileShort as --procfile's
+// short name (logs leaves -f to --follow).
+func (f *clientFlags) registerWith(flags *pflag.FlagSet, procfileShort string) {
 	flags.StringVar(&f.socket, "socket", "", socketFlagHelp)
 	flags.StringVarP(&f.root, "root", "d", "", "app root directory, where start put the socket (default: the Procfile's directory, else the current directory)")
-	flags.StringVarP(&f.procfile, "procfile", "f", "", "the app's Procfile: its directory is the root unless -d is given")
+	flags.StringVarP(&f.procfile, "procfile", procfileShort, "", "the app's Procfile: its directory is the root unless -d is given")
 }
 
 // client returns a client for the socket the flags point to.

@@ -50,6 +50,11 @@ func (b stackBackend) Stop(name string) error { return controlErr(b.r.Stop(name)
 
 func (b stackBackend) Wait(types []string) error { return controlErr(b.r.WaitReady(types)) }
 
+func (b stackBackend) Shutdown() error {
+	b.r.Shutdown()
+	return nil
+}
+
 func (b stackBackend) Scale(counts []procfile.TypeCount) error {
 	return controlErr(b.r.Scale(counts))
 }

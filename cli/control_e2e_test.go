@@ -1035,3 +1035,61 @@ func TestControlWait(t *testing.T) {
 	p.Signal(syscall.SIGTERM)
 	assert.Equal(t, 0, p.Wait(0))
 }
+
+// TestStartDetached: start -D returns once the stack is ready, leaving it
+// running with its output in .proctor.d/log; ps, wait and down work
+// against it, a second start -D is refused, and down stops it like Ctrl-C:
+// nothing left, the exit code recorded and printed. A stack that fails
+// before it is ready makes start -D exit with its code and its last lines.
+func TestStartDetached(t *testing.T) {
+	t.Parallel()
+	dir := newAppDir(t, map[string]string{
+		"Procfile": "web: exec " + helperBin(t) + " http\nworker: echo working; exec sleep 1000\n",
+		".proctor": "processes:\n  web:\n    ready: http /health\n  worker:\n    after: web\n",
+	})
+	token := newToken(t)
+	run := func(args ...string) (string, string, int) {
+		return runProctorWith(t, runOptions{dir: dir, token: token}, args...)
+	}
+	stdout, stderr, code := run(append([]string{"start", "-D"}, portArgs(t)...)...)
+	require.Equal(t, 0, code, "stderr:\n%s", stderr)
+	assert.Contains(t, stdout, "proctor runs in the background (pid ")
+	assert.Contains(t, stdout, "stop it with: proctor down")
+
+	stdout, _, code = run("ps")
+	assert.Equal(t, 0, code)
+	assert.Regexp(t, `(?m)^web\.1 +\d+ +running .* yes$`, stdout, "web is ready: start -D waited for it")
+	assert.Regexp(t, `(?m)^worker\.1 +\d+ +running `, stdout)
+	_, _, code = run("wait", "--timeout", "10s")
+	assert.Equal(t, 0, code)
+
+	_, stderr, code = run("start", "-D")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "a proctor is already running here")
+
+	stdout, stderr, code = run("down")
+	assert.Equal(t, 0, code, "stderr:\n%s", stderr)
+	assert.Regexp(t, `^stopped proctor \(pid \d+\); it exited with code 0\n$`, stdout)
+	assertNoProcesses(t, token)
+	stream, err := os.ReadFile(filepath.Join(dir, ".proctor.d", "log", "proctor.log"))
+	require.NoError(t, err)
+	for _, want := range []string{"worker.1 | working", "web.1 is ready (http /health", "sending SIGTERM to all processes"} {
+		assert.Contains(t, string(stream), want)
+	}
+	worker, err := os.ReadFile(filepath.Join(dir, ".proctor.d", "log", "worker.log"))
+	require.NoError(t, err)
+	assert.Contains(t, string(worker), "\nworking\n", "each type's lines in its file")
+
+	t.Run("a stack that fails", func(t *testing.T) {
+		t.Parallel()
+		dir := newAppDir(t, map[string]string{
+			"Procfile": "web: echo booting; exit 3\n",
+			".proctor": "processes:\n  web:\n    ready: log never said\n",
+		})
+		_, stderr, code := runProctor(t, dir, append([]string{"start", "-D"}, portArgs(t)...)...)
+		assert.Equal(t, 3, code)
+		assert.Regexp(t, `web\.1 +\| booting`, stderr, "its last lines")
+		assert.Contains(t, stderr, "web.1 exited with code 3")
+		assert.Contains(t, stderr, "the stack did not come up; exit code 3")
+	})
+}

@@ -44,8 +44,11 @@ the stack loses lines (a system line says how many) rather than slowing it.`,
 			return clientError(err, "")
 		},
 	}
-	f.register(cmd.Flags())
+	f.registerWith(cmd.Flags(), "")
 	cmd.Flags().BoolVarP(&color, "color", "c", false, "force colored output (even when not a terminal or NO_COLOR is set)")
 	cmd.Flags().BoolVar(&noColor, "no-color", false, "never color the output")
+	// logs always follows; -f is accepted as docker, overmind and tail
+	// users type it (so --procfile has no short name here).
+	cmd.Flags().BoolP("follow", "f", true, "follow the output (always on: logs streams until Ctrl-C or the stack's end)")
 	return cmd
 }

@@ -55,6 +55,7 @@ type host struct {
 	sigs           <-chan os.Signal
 	getenv         func(string) string
 	environ        func() []string
+	args           []string // the command line, without the program name
 }
 
 // Run executes proctor with args (without the program name), reading stdin
@@ -63,7 +64,7 @@ type host struct {
 // SIGHUP, SIGUSR1, SIGUSR2 and SIGPIPE, as main subscribes them): start
 // stops or signals its stack on them, the control commands stop waiting.
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
-	h := &host{stdin: stdin, stdout: stdout, stderr: stderr, sigs: sigs, getenv: os.Getenv, environ: os.Environ}
+	h := &host{stdin: stdin, stdout: stdout, stderr: stderr, sigs: sigs, getenv: os.Getenv, environ: os.Environ, args: args}
 	root := newRootCmd(h)
 	// Cobra refuses a command line it cannot map to a command (an unknown
 	// command; arguments to a command of cobra's own, such as completion
@@ -138,7 +139,7 @@ current directory as "key: value" lines.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.CompletionOptions.HiddenDefaultCmd = false
 	root.AddCommand(newCheckCmd(h), newRunCmd(h), newStartCmd(h), newVersionCmd(h), newExportCmd(h), newGuardianCmd(h),
-		newPsCmd(h), newRestartCmd(h), newStopCmd(h), newScaleCmd(h), newLogsCmd(h), newAttachCmd(h), newWaitCmd(h))
+		newPsCmd(h), newRestartCmd(h), newStopCmd(h), newScaleCmd(h), newLogsCmd(h), newAttachCmd(h), newWaitCmd(h), newDownCmd(h))
 	return root
 }
 

@@ -41,6 +41,7 @@ type startFlags struct {
 	socket    string
 	logDir    string
 	watch     []string
+	detach    bool
 }
 
 func newStartCmd(h *host) *cobra.Command {
@@ -61,7 +62,12 @@ formation, like -m web=1,worker=2.`,
   proctor start web=1 worker=2
   proctor start --restart worker --can-die clock -t 10`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return startApp(h, cmd, f, args)
+			if f.detach && h.getenv(detachedEnv) == "" {
+				return startDetached(h, f)
+			}
+			err := startApp(h, cmd, f, args)
+			recordExit(h, err)
+			return err
 		},
 		ValidArgsFunction: f.app.completeTypes,
 	}
@@ -74,6 +80,7 @@ formation, like -m web=1,worker=2.`,
 	fl.BoolVar(&f.noTime, "no-timestamp", false, "omit the time of each line")
 	fl.BoolVar(&f.noPrefix, "no-prefix", false, "write the bare lines of the processes: no time, name or ' | '")
 	fl.StringVar(&f.logFormat, "log-format", "text", "output format: text or json (one object per line)")
+	fl.BoolVarP(&f.detach, "detach", "D", false, "run the stack in the background: return once it is ready (exit 0) or failed (its exit code); output in .proctor.d/log unless --log-dir; stop it with proctor down")
 	fl.StringArrayVar(&f.watch, "watch", nil, "restart TYPE's instances when a file under the root matching GLOB changes, as TYPE=GLOB (may repeat; ** matches directories)")
 	fl.StringVar(&f.logDir, "log-dir", "", "also append each type's bare lines to DIR/TYPE.log (.proctor's log_file wins for its type)")
 	fl.BoolVar(&f.tty, "tty", false, "run each process in a pseudo-terminal, so it line-buffers and keeps its colors")
@@ -222,6 +229,7 @@ func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error 
 		return &exitError{exitFail, err}
 	}
 	stopSignals := forwardSignals(h.sigs, r)
+	announceReady(h, r)
 	err = r.Run(context.Background())
 	stopSignals()
 	stopWatch()

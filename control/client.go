@@ -218,6 +218,13 @@ func (c *Client) Stop(ctx context.Context, name string) error {
 	return err
 }
 
+// Shutdown asks proctor to stop the whole stack, as Ctrl-C does; it
+// returns once the stop has begun (see Info's pid to wait for the end).
+func (c *Client) Shutdown(ctx context.Context) error {
+	_, err := c.call(ctx, Request{Command: CmdShutdown})
+	return err
+}
+
 // Wait returns once every instance of the types is ready (none: the types
 // whose readiness the app defines), or with an error once the stack stops
 // first or ctx is done.

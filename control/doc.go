@@ -48,6 +48,7 @@
 //	logs     names: instances or types (none: all), color: bool
 //	attach   name: an instance; rows, cols: the client's window size
 //	wait     names: types (none: those whose readiness the app defines)
+//	shutdown (stops the whole stack, as Ctrl-C does; answered at once)
 //
 // stats is read-only and never waits for the stack: it is how tests and
 // ps watch proctor for leaked goroutines and file

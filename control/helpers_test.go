@@ -113,6 +113,8 @@ func (b *fakeBackend) Restart(name string) error { return b.record("restart " + 
 
 func (b *fakeBackend) Stop(name string) error { return b.record("stop " + name) }
 
+func (b *fakeBackend) Shutdown() error { return b.record("shutdown") }
+
 func (b *fakeBackend) Wait(types []string) error {
 	return b.record("wait " + strings.Join(types, ","))
 }

@@ -42,6 +42,8 @@ const (
 	CmdAttach  = "attach"
 	CmdStats   = "stats"
 	CmdWait    = "wait"
+	// CmdShutdown stops the whole stack, as Ctrl-C does (proctor down).
+	CmdShutdown = "shutdown"
 )
 
 // Error codes of a response.
@@ -140,7 +142,7 @@ func decodeRequest(line []byte) (Request, *Error) {
 		return Request{}, &Error{CodeVersion, fmt.Sprintf("this proctor speaks control protocol version %d, the client version %d: use the same proctor for start and the control commands", Version, req.Version)}
 	}
 	switch req.Command {
-	case CmdInfo, CmdStatus, CmdStats, CmdLogs, CmdWait:
+	case CmdInfo, CmdStatus, CmdStats, CmdLogs, CmdWait, CmdShutdown:
 	case CmdRestart, CmdStop, CmdAttach:
 		if req.Name == "" {
 			return Request{}, &Error{CodeBadRequest, req.Command + ": missing name"}

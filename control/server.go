@@ -33,6 +33,9 @@ type Backend interface {
 	Scale(counts []procfile.TypeCount) error
 	// Attach connects out to the terminal of a running instance.
 	Attach(name string, out io.Writer) (Attachment, error)
+	// Shutdown begins the graceful stop of the whole stack, as Ctrl-C
+	// does, and returns at once.
+	Shutdown() error
 	// Wait returns once every instance of the types is ready (no types:
 	// those whose readiness the app defines), or fails once the stack
 	// stops first.
@@ -306,6 +309,8 @@ func (s *Server) handle(sc *serverConn) {
 		s.scale(sc, req.Formation)
 	case CmdWait:
 		s.result(sc, s.backend.Wait(req.Names))
+	case CmdShutdown:
+		s.result(sc, s.backend.Shutdown())
 	case CmdLogs:
 		s.logs(sc, br, req)
 	case CmdAttach:

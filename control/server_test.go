@@ -185,7 +185,8 @@ func TestRequests(t *testing.T) {
 	require.NoError(t, c.Scale(ctx, []procfile.TypeCount{{Type: "web", Count: 3}, {Type: "clock", Count: 0}}))
 	require.NoError(t, c.Wait(ctx, []string{"web", "clock"}))
 	require.NoError(t, c.Wait(ctx, nil))
-	assert.Equal(t, []string{"status", "restart web", "stop web.2", "scale web=3,clock=0", "wait web,clock", "wait "}, b.Calls())
+	require.NoError(t, c.Shutdown(ctx))
+	assert.Equal(t, []string{"status", "restart web", "stop web.2", "scale web=3,clock=0", "wait web,clock", "wait ", "shutdown"}, b.Calls())
 }
 
 func TestErrorsReachTheClient(t *testing.T) {
