@@ -1724,3 +1724,20 @@ func TestStartWatch(t *testing.T) {
 	assert.Equal(t, []string{"app/models/user.rb changed: restarting web", "lib/x.txt changed: restarting worker"}, changes, "one restart per burst, none for ignored or unwatched files")
 	assertNoProcesses(t, p.Token())
 }
+
+// TestStartReadyTCP: a tcp check passes once something accepts on
+// HOST:PORT (here db's own listener), and web starts then.
+func TestStartReadyTCP(t *testing.T) {
+	t.Parallel()
+	args := portArgs(t) // -p BASE --port-step 1: db, the first type, gets BASE
+	dir := newAppDir(t, map[string]string{
+		"Procfile": "db: exec " + helperBin(t) + " listen\nweb: echo web ran; exec sleep 1000\n",
+		".proctor": "processes:\n  db:\n    ready: tcp 127.0.0.1:" + args[1] + "\n  web:\n    after: db\n",
+	})
+	p := startProctor(t, dir, append([]string{"start"}, args...)...)
+	p.WaitLine(0, isLine("system", "web.1 waits for db.1 (ready: tcp 127.0.0.1:"+args[1]+")"))
+	p.WaitLine(0, isLine("system", "starting web.1: db.1 ready"))
+	p.WaitLine(0, isLine("web.1", "web ran"))
+	p.Signal(syscall.SIGINT)
+	assert.Equal(t, 0, p.Wait(0))
+}
