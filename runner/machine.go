@@ -838,6 +838,18 @@ func (m *machine) checkWaiters() {
 
 func (m *machine) reply(req uint64, err error) { m.emit(fxReply{req, err}) }
 
+// answerUnlessDown returns the completion of a request that waited for
+// the units: ok, or ErrShuttingDown when the stack began to stop meanwhile.
+func (m *machine) answerUnlessDown(req uint64) func() {
+	return func() {
+		if m.phase != up {
+			m.reply(req, ErrShuttingDown)
+			return
+		}
+		m.reply(req, nil)
+	}
+}
+
 // lookup resolves name, an instance ("web.2") or a process type ("web"),
 // to its units in number order.
 func (m *machine) lookup(name string) ([]*unit, error) {
@@ -1022,13 +1034,7 @@ func (m *machine) scaleRequest(ev evScale) {
 			}
 		}
 		return true
-	}, func() {
-		if m.phase != up {
-			m.reply(ev.req, ErrShuttingDown)
-			return
-		}
-		m.reply(ev.req, nil)
-	})
+	}, m.answerUnlessDown(ev.req))
 }
 
 // waitRequest answers once every instance of the named types is ready, or
@@ -1078,13 +1084,7 @@ func (m *machine) waitRequest(ev evWait) {
 			}
 		}
 		return true
-	}, func() {
-		if m.phase != up {
-			m.reply(ev.req, ErrShuttingDown)
-			return
-		}
-		m.reply(ev.req, nil)
-	})
+	}, m.answerUnlessDown(ev.req))
 }
 
 // checkScale validates a scale request before anything changes.

@@ -4,6 +4,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/proctor-run/proctor/internal/procenv"
 )
 
 // procTree is a snapshot of the machine's processes, read from
@@ -23,25 +25,10 @@ type procTree struct {
 // readProcTree takes a snapshot of the processes.
 func readProcTree() *procTree {
 	t := &procTree{children: map[int][]int{}, group: map[int][]int{}}
-	if link, err := os.Readlink("/proc/self"); err != nil || link != strconv.Itoa(os.Getpid()) {
-		return t
-	}
-	dir, err := os.Open("/proc")
-	if err != nil {
-		return t
-	}
-	defer dir.Close()
-	names, err := dir.Readdirnames(-1)
-	if err != nil {
-		return t
-	}
-	t.trusted = true
+	pids := procenv.PIDs() // none when /proc is not of proctor's namespace
+	t.trusted = len(pids) > 0
 	buf := make([]byte, 0, 512)
-	for _, name := range names {
-		pid, err := strconv.Atoi(name)
-		if err != nil {
-			continue
-		}
+	for _, pid := range pids {
 		if ppid, pgid, ok := readStat(pid, buf); ok {
 			t.children[ppid] = append(t.children[ppid], pid)
 			t.group[pgid] = append(t.group[pgid], pid)
