@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -152,6 +153,14 @@ func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error 
 	if err != nil {
 		return err
 	}
+	// A start -D's own variables are for this proctor, not its processes
+	// (a nested proctor would take them for its own).
+	a.Environ = slices.DeleteFunc(a.Environ, func(kv string) bool {
+		return strings.HasPrefix(kv, detachedEnv+"=") || strings.HasPrefix(kv, readyFDEnv+"=")
+	})
+	if h.getenv(detachedEnv) == "" {
+		os.Remove(filepath.Join(a.root, stateDirName, "exit")) // an earlier detached run's
+	}
 	if err := f.app.loadProcesses(h, a); err != nil {
 		return &exitError{exitUsage, err}
 	}
@@ -262,12 +271,19 @@ func watchFiles(h *host, a *app, f *startFlags, r *runner.Runner, mux *output.Mu
 	if len(a.watch) == 0 {
 		return func() {}, nil
 	}
+	// Absolute: relative ones would be read against the root, and these
+	// are relative to the current directory.
 	ignore := []string{stackSocket(h, f.socket, a.root)}
 	if f.logDir != "" {
 		ignore = append(ignore, f.logDir)
 	}
 	for _, p := range a.logFiles {
 		ignore = append(ignore, a.path(p))
+	}
+	for i, p := range ignore {
+		if abs, err := filepath.Abs(p); err == nil {
+			ignore[i] = abs
+		}
 	}
 	w, err := watch.New(a.root, a.watch, watch.Options{Ignore: ignore})
 	if err != nil {

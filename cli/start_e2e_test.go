@@ -1741,3 +1741,19 @@ func TestStartReadyTCP(t *testing.T) {
 	p.Signal(syscall.SIGINT)
 	assert.Equal(t, 0, p.Wait(0))
 }
+
+// TestStartReadyLineThenExit: an instance whose ready line is its last
+// (a setup step) counts as ready though its exit is reaped before the line
+// is read; what waits for it starts.
+func TestStartReadyLineThenExit(t *testing.T) {
+	t.Parallel()
+	dir := newAppDir(t, map[string]string{
+		"Procfile": "setup: echo seeded\nweb: echo web ran; exec sleep 1000\n",
+		".proctor": "processes:\n  setup:\n    ready: log seeded\n  web:\n    after: setup\n",
+	})
+	p := startProctor(t, dir, append([]string{"start", "--can-die", "setup"}, portArgs(t)...)...)
+	p.WaitLine(0, isLine("system", "starting web.1: setup.1 ready"))
+	p.WaitLine(0, isLine("web.1", "web ran"))
+	p.Signal(syscall.SIGINT)
+	assert.Equal(t, 0, p.Wait(0))
+}

@@ -90,7 +90,7 @@ func parse(data []byte, processesAllowed bool) ([]Setting, []Process, error) {
 	for i := 0; i < len(lines); i++ {
 		n := i + 1
 		raw := lines[i]
-		if key, rest, ok := strings.Cut(raw, ":"); ok && key == ProcessesKey && strings.TrimSpace(rest) == "" {
+		if key, rest, ok := strings.Cut(raw, ":"); ok && key == ProcessesKey && isEmptyValue(rest) {
 			if !processesAllowed {
 				return nil, nil, &fileline.Error{Line: n, Err: fmt.Errorf("%q belongs in .proctor: foreman has no such key", ProcessesKey)}
 			}
@@ -127,6 +127,13 @@ func parse(data []byte, processesAllowed bool) ([]Setting, []Process, error) {
 		out = append(out, Setting{Key: key, Value: unquote(strings.TrimSpace(value)), Line: n})
 	}
 	return out, processes, nil
+}
+
+// isEmptyValue reports whether the rest of a "key:" line holds nothing but
+// a comment.
+func isEmptyValue(rest string) bool {
+	rest = strings.TrimSpace(rest)
+	return rest == "" || rest[0] == '#'
 }
 
 func unquote(v string) string {

@@ -76,11 +76,16 @@ func parseProcesses(text string, first int) ([]Process, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
+		// yaml.v3 names a line, but for some errors the line before the
+		// one at fault; the first prefix of the block that fails to read
+		// is never before it. The later of the two is the line.
+		line := firstFailingLine(text)
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
 		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 			n, _ := strconv.Atoi(m[1])
-			return nil, at(first+n-1, "%s: %s", ProcessesKey, m[2])
+			line, msg = max(line, n), m[2]
 		}
-		return nil, at(first, "%s: %v", ProcessesKey, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, at(first+line-1, "%s: %s", ProcessesKey, msg)
 	}
 	if len(doc.Content) == 0 {
 		return nil, nil // "processes:" with nothing under it
@@ -135,8 +140,8 @@ func parseProcesses(text string, first int) ([]Process, error) {
 			case name == "watch":
 				if p.Watch, err = words(sv, line, "a glob"); err == nil {
 					for _, g := range p.Watch {
-						if err = watch.CheckGlob(g.Name); err != nil {
-							break
+						if err := watch.CheckGlob(g.Name); err != nil {
+							return nil, at(g.Line, "%s: %s: %v", p.Type, name, err) // at the glob's own line
 						}
 					}
 				}
@@ -156,6 +161,20 @@ func parseProcesses(text string, first int) ([]Process, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// firstFailingLine returns the 1-based line of text whose end first makes
+// the text before it unreadable as YAML; the last line when every prefix
+// reads. Blocks are small: trying each prefix costs nothing.
+func firstFailingLine(text string) int {
+	lines := strings.Split(text, "\n")
+	for i := range lines {
+		var n yaml.Node
+		if yaml.Unmarshal([]byte(strings.Join(lines[:i+1], "\n")), &n) != nil {
+			return i + 1
+		}
+	}
+	return len(lines)
 }
 
 // words reads a list of words of one kind (process types, files): [a, b],

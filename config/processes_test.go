@@ -48,6 +48,11 @@ func TestParseProcesses(t *testing.T) {
 			{Type: "worker", Line: 6, EnvFiles: []Ref{{".env.worker", 7}, {".env.local", 7}}, Watch: []Ref{{"lib/**", 8}}},
 		}, processes)
 	})
+	t.Run("a comment after processes:", func(t *testing.T) {
+		_, processes, err := parse([]byte("processes:  # start rules\n  web:\n"), true)
+		require.NoError(t, err)
+		assert.Equal(t, []Process{{Type: "web", Line: 2}}, processes)
+	})
 	t.Run("a block list, one name, a type with nothing set", func(t *testing.T) {
 		_, processes, err := parse([]byte("processes:\n  web:\n    after:\n      - db\n  worker:\n    after: db\n  db:\n"), true)
 		require.NoError(t, err)
@@ -79,9 +84,10 @@ func TestParseProcessesRejects(t *testing.T) {
 		{"settings that are a list", "processes:\n  web: [db]\n", "line 2: web: expected its settings (after, ready, ready_timeout, env_file, log_file, watch)"},
 		{"a type named twice", "processes:\n  web:\n  db:\n  web:\n", `line 4: "web" is set twice (first on line 2)`},
 		{"a key set twice", "processes:\n  web:\n    ready: port\n    ready: port\n", `line 4: web: "ready" is set twice (first on line 3)`},
-		// The YAML reader names the line of the entry that holds the
-		// unclosed list.
-		{"broken YAML", "port: 1\nprocesses:\n  web:\n    after: [db\n", "line 3: processes: did not find expected ',' or ']'"},
+		// The line of the unclosed list itself (yaml.v3 alone says line 3).
+		{"broken YAML", "port: 1\nprocesses:\n  web:\n    after: [db\n", "line 4: processes: did not find expected ',' or ']'"},
+		{"a bad key on a later line", "processes:\n  web:\n    ready: port\n\n  db:\n    ready: port\n   bad\n", "line 7: processes: did not find expected key"},
+		{"a bad glob in a list: its own line", "processes:\n  web:\n    watch:\n      - app/*.rb\n      - ../x\n", `line 5: web: watch: "../x" is not under the root: write it relative to the root`},
 		{"a block that is a list", "processes:\n  - web\n", "line 2: processes: expected process types, each with its settings"},
 		{"the block twice", "processes:\n  web:\nprocesses:\n  db:\n", `line 3: "processes" is set twice (first on line 1)`},
 	}

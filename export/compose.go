@@ -60,8 +60,8 @@ func composeHealthcheck(r procfile.Readiness, port int, timeout time.Duration) (
 	var cmd string
 	switch r.Kind {
 	case procfile.ReadyHTTP:
-		url := fmt.Sprintf("http://127.0.0.1:%d%s", port, r.Arg)
-		cmd = fmt.Sprintf("wget -q -O /dev/null '%s' || curl -fsS -o /dev/null '%s'", url, url)
+		url := "'" + strings.ReplaceAll(fmt.Sprintf("http://127.0.0.1:%d%s", port, r.Arg), "'", `'\''`) + "'"
+		cmd = fmt.Sprintf("wget -q -O /dev/null %s || curl -fsS -o /dev/null %s", url, url)
 	case procfile.ReadyExec:
 		cmd = r.Arg
 	default:

@@ -110,6 +110,7 @@ type k8sProbe struct {
 	TCPSocket        *k8sTCPSocket `yaml:"tcpSocket,omitempty"`
 	Exec             *k8sExec      `yaml:"exec,omitempty"`
 	PeriodSeconds    int           `yaml:"periodSeconds"`
+	TimeoutSeconds   int           `yaml:"timeoutSeconds"`
 	FailureThreshold int           `yaml:"failureThreshold"`
 }
 
@@ -134,7 +135,7 @@ const k8sProbePeriod = 2
 // k8sReadiness makes a readiness probe of a ready check, for a container
 // on port: every kind but log, which Kubernetes cannot watch for.
 func k8sReadiness(r procfile.Readiness, port int, timeout time.Duration) *k8sProbe {
-	p := &k8sProbe{PeriodSeconds: k8sProbePeriod, FailureThreshold: max(1, int((timeout+k8sProbePeriod*time.Second-1)/(k8sProbePeriod*time.Second)))}
+	p := &k8sProbe{PeriodSeconds: k8sProbePeriod, TimeoutSeconds: k8sProbePeriod, FailureThreshold: max(1, int((timeout+k8sProbePeriod*time.Second-1)/(k8sProbePeriod*time.Second)))}
 	switch r.Kind {
 	case procfile.ReadyPort:
 		p.TCPSocket = &k8sTCPSocket{Port: port}

@@ -259,19 +259,19 @@ func (s *shell) unwatch(gen uint64) {
 
 // logCheck returns what the readers of run gen of inst go through: a
 // lineMatcher shared by its streams when its type is ready on a log line,
-// else nothing.
-func (s *shell) logCheck(inst procfile.Instance, gen uint64) func(io.Reader) io.Reader {
+// and the flag it sets on a match; nothing otherwise.
+func (s *shell) logCheck(inst procfile.Instance, gen uint64) (func(io.Reader) io.Reader, *atomic.Bool) {
 	check := s.opts.App.Rules[inst.Type].Ready
 	if check.Kind != procfile.ReadyLog {
-		return nil
+		return nil, nil
 	}
 	re, err := regexp.Compile(check.Arg)
 	if err != nil { // procfile.ParseReadiness has compiled it
 		s.out.System(fmt.Sprintf("%s: log check %q: %v", inst.Name, check.Arg, err))
-		return nil
+		return nil, nil
 	}
 	matched := &atomic.Bool{}
 	return func(r io.Reader) io.Reader {
 		return &lineMatcher{r: r, re: re, matched: matched, report: func() { go s.ready(gen) }}
-	}
+	}, matched
 }

@@ -383,6 +383,9 @@ func (m *machine) Handle(now time.Time, ev event) []effect {
 	case evChanged:
 		m.changed(ev)
 	}
+	// Whatever changed (a dependency ready, scaled away, ...) may let a
+	// waiting instance start.
+	m.startUnblocked()
 	m.checkWaiters()
 	fx := m.fx
 	m.fx = nil
@@ -534,8 +537,8 @@ func (m *machine) blockers(u *unit) []*unit {
 	var out []*unit
 	for _, t := range m.rules(u.Type).After {
 		for _, d := range m.units {
-			if d.Type == t && !(d.alive() && d.ready) {
-				out = append(out, d)
+			if d.Type == t && d.state != removing && !(d.alive() && d.ready) {
+				out = append(out, d) // (an instance being scaled away is not waited for)
 			}
 		}
 	}
@@ -570,6 +573,9 @@ func (m *machine) describeCheck(u *unit) string {
 // startUnblocked starts the waiting instances whose every dependency is
 // now ready.
 func (m *machine) startUnblocked() {
+	if m.phase != up {
+		return
+	}
 	for _, u := range m.units {
 		if u.state != waiting || len(m.blockers(u)) > 0 {
 			continue
@@ -577,7 +583,7 @@ func (m *machine) startUnblocked() {
 		var deps []string
 		for _, t := range m.rules(u.Type).After {
 			for _, d := range m.units {
-				if d.Type == t {
+				if d.Type == t && d.state != removing {
 					deps = append(deps, d.Name)
 				}
 			}
@@ -756,7 +762,7 @@ func (m *machine) timer(key timerKey) {
 			m.kill()
 		}
 	case timerReady:
-		if u := m.byGen(key.gen); u != nil && u.alive() && !u.ready && m.phase == up {
+		if u := m.byGen(key.gen); u != nil && u.state == running && !u.ready && m.phase == up {
 			timeout := cmp.Or(m.rules(u.Type).ReadyTimeout, procfile.DefaultReadyTimeout)
 			m.log("", fmt.Sprintf("%s is not ready after %s (ready: %s); stopping", u.Name, timeout, m.describeCheck(u)))
 			m.beginShutdown(&NotReadyError{Name: u.Name, Timeout: timeout, Check: m.describeCheck(u)})
@@ -955,7 +961,7 @@ func (m *machine) changed(ev evChanged) {
 	}
 	var units []*unit
 	for _, u := range m.units {
-		if u.Type == ev.typ && u.state != waiting && u.state != stopped && u.state != stopping {
+		if u.Type == ev.typ && u.state != idle && u.state != waiting && u.state != stopped && u.state != stopping {
 			u.backoff = backoffFirst
 			units = append(units, u)
 		}
@@ -998,11 +1004,11 @@ func (m *machine) restartEach(req uint64, units []*unit, why string) {
 		u.state = restarting // already signalled
 	case restarting:
 	default:
-		m.start(u)
+		m.startOrWait(u) // a stopped instance waits for its dependencies too
 	}
 	m.await(func() bool {
 		started := u.gen != oldGen && !u.awaitingSpawn() // its new run has a pid, or has failed
-		return started || m.phase != up || u.state == stopping || u.state == stopped
+		return started || m.phase != up || u.state == stopping || u.state == stopped || u.state == waiting
 	}, func() {
 		if m.phase != up {
 			m.reply(req, ErrShuttingDown)
@@ -1076,8 +1082,8 @@ func (m *machine) waitRequest(ev evWait) {
 			if runningEnough && u.Type == procfile.ReleaseType && u.state == exited {
 				continue // the release phase is done
 			}
-			if u.state == stopped || u.state == removing {
-				continue // stopped on request: not waited for
+			if u.state == stopped || u.state == removing || u.state == exited {
+				continue // stopped on request, or exited for good (can-die): not waited for
 			}
 			if !u.alive() || !runningEnough && !u.ready || u.state != running {
 				return false

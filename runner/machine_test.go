@@ -935,3 +935,45 @@ func TestMachineChanged(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) { runMachineCase(t, c) })
 	}
 }
+
+// Cases a review found: each once let a rule of .proctor slip.
+func TestMachineOrderEdges(t *testing.T) {
+	cases := []machineCase{{
+		name:     "a dependency scaled down to its ready instances lets the waiting start",
+		procfile: dbWebWorker, counts: []int{2, 1, 0}, rules: map[string]procfile.Rules{"web": {After: []string{"db"}}},
+		steps: []step{
+			{do: "begin", fx: []string{"spawn db.1", "spawn db.2", "log: web.1 waits for db.1 (ready: port 5000), db.2 (ready: port 5001)", "watch db.1 :5000", "timer ready db.1 1m0s", "watch db.2 :5001", "timer ready db.2 1m0s"}},
+			{do: "ready db.1", fx: []string{"log: db.1 is listening on port 5000 (0.00s after start)"}},
+			{do: "scale db=1", fx: []string{"TERM db.2", "timer kill db.2 5s", "log: scaled db to 1", "log: starting web.1: db.1 ready", "spawn web.1", "watch web.1 :5100"}},
+		},
+	}, {
+		name:     "the ready timer of an instance being stopped stops nothing",
+		procfile: dbWebWorker, rules: webAfterDB,
+		steps: []step{
+			{do: "begin", fx: slices.Concat([]string{"spawn db.1", "log: web.1 waits for db.1 (ready: log ready to accept)", "spawn worker.1"}, dbWatched, []string{"watch worker.1 :5200"})},
+			{do: "stop db", fx: []string{"TERM db.1", "timer kill db.1 5s"}},
+			{do: "fire ready db.1", fx: nil, states: "db.1:stopping web.1:waiting worker.1:running"},
+		},
+	}, {
+		name:     "wait does not wait for an instance that may exit and has",
+		procfile: twoTypes, canDie: []string{"worker"},
+		steps: []step{
+			{do: "begin", fx: []string{"spawn web.1", "spawn worker.1", "watch web.1 :5000", "watch worker.1 :5100"}},
+			{do: "exit worker.1 0", fx: []string{"unwatch worker.1", "log: worker.1 exited with code 0"}},
+			{do: "wait", fx: []string{"reply 1 ok"}},
+		},
+	}, {
+		name:     "a change while release runs starts nothing; restart of a stopped waiting instance waits",
+		procfile: "release: migrate\n" + dbWebWorker, rules: webAfterDB,
+		steps: []step{
+			{do: "begin", fx: []string{"spawn release.1", "watch release.1 :5000"}},
+			{do: "changed web db/schema.rb", fx: []string{"reply 1 ok"}, states: "release.1:running db.1:stopped web.1:stopped worker.1:stopped"},
+			{do: "exit release.1 0", fx: []string{"unwatch release.1", "log: release.1 exited with code 0", "spawn db.1", "log: web.1 waits for db.1 (ready: log ready to accept)", "spawn worker.1", "watch db.1 :5100 (log ready to accept)", "timer ready db.1 1m0s", "watch worker.1 :5300"}},
+			{do: "stop web", fx: []string{"reply 2 ok"}},
+			{do: "restart web", fx: []string{"log: restarting web.1 on request (restart 1)", "log: web.1 waits for db.1 (ready: log ready to accept)", "reply 3 ok"}, states: "release.1:exited db.1:running web.1:waiting worker.1:running"},
+		},
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { runMachineCase(t, c) })
+	}
+}

@@ -36,6 +36,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -212,7 +213,19 @@ type process struct {
 	// process runs, so watchers that exit at end of input (tailwindcss
 	// --watch, esbuild) keep running, and is closed when it exits.
 	stdin *os.File
+
+	// With a log check: matched is set once a line matched, and drained
+	// is closed once every reader of the run has reached end of file, so
+	// that a line written just before the exit still counts (see onReap).
+	gen     uint64
+	matched *atomic.Bool
+	drained chan struct{}
 }
+
+// logDrainWait bounds how long the exit of a run with a log check that has
+// not matched waits for its last lines to be read: a descendant may hold
+// the pipe open long after.
+const logDrainWait = 200 * time.Millisecond
 
 // shell is the goroutine that owns the machine and does the work its
 // effects ask for; see the package doc.
@@ -535,9 +548,20 @@ func (s *shell) spawn(f fxSpawn) event {
 	if proc.tty != nil {
 		proc.raw = &fanout{}
 	}
-	match := s.logCheck(f.inst, f.gen)
+	match, matched := s.logCheck(f.inst, f.gen)
+	var done func()
+	if matched != nil {
+		proc.gen, proc.matched, proc.drained = f.gen, matched, make(chan struct{})
+		var left atomic.Int32
+		left.Store(int32(len(readers)))
+		done = func() {
+			if left.Add(-1) == 0 {
+				close(proc.drained)
+			}
+		}
+	}
 	for i, r := range readers {
-		s.copy(f.inst.Name, streams[i], r, proc.raw, match)
+		s.copy(f.inst.Name, streams[i], r, proc.raw, match, done)
 	}
 	return evSpawned{gen: f.gen, pid: pid}
 }
@@ -553,7 +577,7 @@ func (s *shell) spawnEnv(inst procfile.Instance) []string {
 
 // copy starts a reader goroutine that copies r into the output until EOF,
 // and to attached terminals when raw is not nil.
-func (s *shell) copy(name string, stream output.Stream, r *os.File, raw *fanout, match func(io.Reader) io.Reader) {
+func (s *shell) copy(name string, stream output.Stream, r *os.File, raw *fanout, match func(io.Reader) io.Reader, done func()) {
 	s.pipesMu.Lock()
 	s.pipes[r] = true
 	s.pipesMu.Unlock()
@@ -576,6 +600,9 @@ func (s *shell) copy(name string, stream output.Stream, r *os.File, raw *fanout,
 		delete(s.pipes, r)
 		s.pipesMu.Unlock()
 		r.Close()
+		if done != nil {
+			done()
+		}
 	})
 }
 
@@ -640,7 +667,33 @@ func (s *shell) onReap(ev exitEvent) {
 	signalGroup(ev.pid, syscall.SIGTERM)
 	s.lingering[ev.pid] = true
 	s.checkLingering()
-	s.handle(evExited{pid: ev.pid, status: waitStatusOf(ev.status)})
+	exit := evExited{pid: ev.pid, status: waitStatusOf(ev.status)}
+	if proc.matched == nil {
+		s.handle(exit)
+		return
+	}
+	// A run with a log check: its ready line may still be in the pipe.
+	// Once it is read (or logDrainWait has passed), report the match, if
+	// any, before the exit, as they happened.
+	go func() {
+		t := time.NewTimer(logDrainWait)
+		defer t.Stop()
+		select {
+		case <-proc.drained:
+		case <-t.C:
+		}
+		evs := []event{exit}
+		if proc.matched.Load() {
+			evs = []event{evReady{proc.gen}, exit}
+		}
+		for _, ev := range evs {
+			select {
+			case s.wake <- ev:
+			case <-s.done:
+				return
+			}
+		}
+	}()
 }
 
 // waitStatusOf converts a wait status for the machine.

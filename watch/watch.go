@@ -45,6 +45,9 @@ func CheckGlob(glob string) error {
 	if filepath.IsAbs(glob) || strings.HasPrefix(glob, "../") || glob == ".." {
 		return fmt.Errorf("%q is not under the root: write it relative to the root", glob)
 	}
+	if strings.HasPrefix(glob, "./") {
+		return fmt.Errorf("%q: write it without ./ (globs are relative to the root)", glob)
+	}
 	if !doublestar.ValidatePattern(glob) {
 		return fmt.Errorf("%q is not a valid glob", glob)
 	}
@@ -114,7 +117,7 @@ func New(root string, rules []Rule, opts Options) (*Watcher, error) {
 	}
 	for _, p := range opts.Ignore {
 		if filepath.IsAbs(p) {
-			if rel, err := filepath.Rel(abs, p); err == nil && !strings.HasPrefix(rel, "..") {
+			if rel, err := filepath.Rel(abs, p); err == nil && !outside(rel) {
 				p = rel
 			} else {
 				continue
@@ -170,10 +173,16 @@ func (w *Watcher) ignored(rel string) bool {
 
 func (w *Watcher) rel(path string) (string, bool) {
 	rel, err := filepath.Rel(w.root, path)
-	if err != nil || strings.HasPrefix(rel, "..") {
+	if err != nil || outside(rel) {
 		return "", false
 	}
 	return filepath.ToSlash(rel), true
+}
+
+// outside reports whether rel, relative to the root, leaves it ("..",
+// "../x"; not "..env").
+func outside(rel string) bool {
+	return rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // addTree watches dir and every directory under it that is not ignored.

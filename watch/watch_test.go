@@ -48,11 +48,13 @@ func TestWatch(t *testing.T) {
 	root := t.TempDir()
 	write(t, root, "app/models/user.rb")
 	write(t, root, "config/app.yml")
-	w := start(t, root, []Rule{{Type: "web", Globs: []string{"app/**/*.rb", "config/*.yml"}}, {Type: "css", Globs: []string{"**/*.css"}}}, Options{Debounce: 50 * time.Millisecond, Ignore: []string{"build"}})
+	w := start(t, root, []Rule{{Type: "web", Globs: []string{"app/**/*.rb", "config/*.yml", "*.rb"}}, {Type: "css", Globs: []string{"**/*.css"}}}, Options{Debounce: 50 * time.Millisecond, Ignore: []string{"build"}})
 
 	write(t, root, "app/models/user.rb")
 	assert.Equal(t, Change{Type: "web", Path: "app/models/user.rb"}, next(t, w))
 
+	write(t, root, "..env.rb") // a name starting with "..", under the root
+	assert.Equal(t, Change{Type: "web", Path: "..env.rb"}, next(t, w))
 	for _, rel := range []string{"node_modules/pkg/a.rb", "log/x.css", ".git/y.rb", "tmp/z.rb", "build/out.css", "app/models/user.py", "README.md"} {
 		write(t, root, rel)
 	}
@@ -76,10 +78,11 @@ func TestCheckGlob(t *testing.T) {
 		assert.NoError(t, CheckGlob(g), g)
 	}
 	for g, want := range map[string]string{
-		"":       "empty glob",
-		"/etc/*": `"/etc/*" is not under the root: write it relative to the root`,
-		"../x/*": `"../x/*" is not under the root: write it relative to the root`,
-		"app/[a": `"app/[a" is not a valid glob`,
+		"":        "empty glob",
+		"/etc/*":  `"/etc/*" is not under the root: write it relative to the root`,
+		"../x/*":  `"../x/*" is not under the root: write it relative to the root`,
+		"app/[a":  `"app/[a" is not a valid glob`,
+		"./src/*": `"./src/*": write it without ./ (globs are relative to the root)`,
 	} {
 		assert.EqualError(t, CheckGlob(g), want, g)
 	}
