@@ -18,6 +18,7 @@ func newCheckCmd(h *host) *cobra.Command {
 	var (
 		flags     appFlags
 		formation string
+		verbose   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "check",
@@ -25,8 +26,9 @@ func newCheckCmd(h *host) *cobra.Command {
 		Long: `Validate the Procfile and the env files, reporting every problem with its
 file and line. Prints "valid procfile detected (TYPES)" and exits 0 when all
 is well, followed, when .proctor has a processes block, by the start order
-and each type's own env files; prints each problem on stderr and exits 1
-otherwise.`,
+and each type's own env files, and with -v by the types that run without a
+shell (their command is a plain word list); prints each problem on stderr
+and exits 1 otherwise.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a, problems := checkApp(h, &flags, cmd.Flags(), formation)
@@ -37,7 +39,7 @@ otherwise.`,
 				return &exitError{code: exitFail}
 			}
 			fmt.Fprintf(h.stdout, "valid procfile detected (%s)\n", strings.Join(procfile.Names(a.Entries), ", "))
-			for _, line := range describeProcesses(a) {
+			for _, line := range describeProcesses(a, verbose) {
 				fmt.Fprintln(h.stdout, line)
 			}
 			return nil
@@ -45,6 +47,7 @@ otherwise.`,
 	}
 	flags.register(cmd.Flags(), false)
 	cmd.Flags().StringVarP(&formation, "formation", "m", "", `formation to check, e.g. "all=1,web=2"`)
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also say which types run without a shell")
 	return cmd
 }
 
@@ -99,11 +102,20 @@ func checkApp(h *host, f *appFlags, flags *pflag.FlagSet, formation string) (*ap
 	return a, problems
 }
 
-// describeProcesses says what .proctor's processes block makes of the app:
-// the start order, by stage, and each type's own env files. Nothing
-// without the block.
-func describeProcesses(a *app) []string {
-	var out []string
+// describeProcesses says how the types run: with verbose, those that run
+// without a shell; and what .proctor's processes block makes of the app
+// (the start order by stage, each type's own env files). Without either,
+// nothing: the output stays foreman's.
+func describeProcesses(a *app, verbose bool) []string {
+	var out, direct []string
+	for _, e := range a.Entries {
+		if _, ok := procfile.Argv(e.Command); ok {
+			direct = append(direct, e.Name)
+		}
+	}
+	if verbose && len(direct) > 0 {
+		out = append(out, "run without a shell: "+strings.Join(direct, ", "))
+	}
 	if stages := a.StartOrder(); len(stages) > 1 {
 		parts := make([]string, len(stages))
 		for i, st := range stages {

@@ -1757,3 +1757,33 @@ func TestStartReadyLineThenExit(t *testing.T) {
 	p.Signal(syscall.SIGINT)
 	assert.Equal(t, 0, p.Wait(0))
 }
+
+// TestStartWithoutAShell: a command that is a plain word list runs without
+// /bin/sh: the instance's pid is the program's own, which gets the signals
+// itself; a program that is not found still fails as the shell says it
+// (exit 127); check -v names those types.
+func TestStartWithoutAShell(t *testing.T) {
+	t.Parallel()
+	dir := newAppDir(t, map[string]string{"Procfile": "web: sleep 1000\nworker: echo $PS; exec sleep 1000\n"})
+	p := startProctor(t, dir, append([]string{"start"}, portArgs(t)...)...)
+	p.WaitLine(0, isLine("worker.1", "worker.1"))
+	web := startedPid(t, p.Output(), "web.1")
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", web))
+	require.NoError(t, err)
+	assert.Equal(t, "sleep\n", string(comm), "web.1's process is the program itself")
+	worker := startedPid(t, p.Output(), "worker.1")
+	assert.NotEqual(t, web, worker)
+	p.Signal(syscall.SIGTERM)
+	assert.Equal(t, 0, p.Wait(0))
+	assert.Contains(t, linesOf(p.Output(), "system"), "web.1 terminated by SIGTERM")
+	assertNoProcesses(t, p.Token())
+
+	stdout, _, code := runProctor(t, dir, "check", "-v")
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "valid procfile detected (web, worker)\nrun without a shell: web\n", stdout)
+
+	missing := newAppDir(t, map[string]string{"Procfile": "web: no-such-program-here --flag\n"})
+	stdout, stderr, code := runProctor(t, missing, append([]string{"start"}, portArgs(t)...)...)
+	assert.Equal(t, 127, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	assert.Contains(t, stdout, "not found", "the shell's own words")
+}

@@ -166,8 +166,11 @@ type Instance struct {
 	Num int
 	// Name is "TYPE.NUM", e.g. "web.1"; it is the PS of the process.
 	Name string
-	// Command is the entry's command, run with /bin/sh -c.
+	// Command is the entry's command.
 	Command string
+	// Argv is the command's words when it runs without a shell (see
+	// Argv); nil when it runs with /bin/sh -c.
+	Argv []string
 	// Port is the PORT the instance gets.
 	Port int
 	// Env is the instance's environment (os.Environ form): the app's
@@ -243,7 +246,8 @@ func (a App) Instance(typeIndex, num int) (Instance, error) {
 	}
 	environ := env.Set(a.environ(e.Name), "PORT", strconv.Itoa(port))
 	environ = env.Set(environ, "PS", name)
-	return Instance{Type: e.Name, TypeIndex: typeIndex, Num: num, Name: name, Command: e.Command, Port: port, Env: environ}, nil
+	argv, _ := Argv(e.Command)
+	return Instance{Type: e.Name, TypeIndex: typeIndex, Num: num, Name: name, Command: e.Command, Argv: argv, Port: port, Env: environ}, nil
 }
 
 // Plan lists the instances to run, in Procfile order and by number within a

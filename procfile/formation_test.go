@@ -265,8 +265,8 @@ func TestPlanInstanceFields(t *testing.T) {
 	got, err := app.Plan([]int{0, 2})
 	require.NoError(t, err)
 	want := []procfile.Instance{
-		{Type: "worker", TypeIndex: 1, Num: 1, Name: "worker.1", Command: "run-worker", Port: 5100, Env: []string{"A=1", "B=2", "PORT=5100", "PS=worker.1"}},
-		{Type: "worker", TypeIndex: 1, Num: 2, Name: "worker.2", Command: "run-worker", Port: 5101, Env: []string{"A=1", "B=2", "PORT=5101", "PS=worker.2"}},
+		{Type: "worker", TypeIndex: 1, Num: 1, Name: "worker.1", Command: "run-worker", Argv: []string{"run-worker"}, Port: 5100, Env: []string{"A=1", "B=2", "PORT=5100", "PS=worker.1"}},
+		{Type: "worker", TypeIndex: 1, Num: 2, Name: "worker.2", Command: "run-worker", Argv: []string{"run-worker"}, Port: 5101, Env: []string{"A=1", "B=2", "PORT=5101", "PS=worker.2"}},
 	}
 	assert.Equal(t, want, got)
 	assert.Equal(t, []string{"A=1", "PORT=80", "B=2"}, app.Environ, "planning leaves the app's environment as it was")
@@ -331,7 +331,7 @@ func TestAppInstance(t *testing.T) {
 	app := procfile.App{Entries: entries("web", "worker"), Ports: procfile.Ports{Base: 5000, Step: 100}}
 	in, err := app.Instance(1, 3)
 	require.NoError(t, err)
-	assert.Equal(t, procfile.Instance{Type: "worker", TypeIndex: 1, Num: 3, Name: "worker.3", Command: "run-worker", Port: 5102, Env: []string{"PORT=5102", "PS=worker.3"}}, in)
+	assert.Equal(t, procfile.Instance{Type: "worker", TypeIndex: 1, Num: 3, Name: "worker.3", Command: "run-worker", Argv: []string{"run-worker"}, Port: 5102, Env: []string{"PORT=5102", "PS=worker.3"}}, in)
 	_, err = procfile.App{Entries: app.Entries, Ports: procfile.Ports{Base: 65535, Step: 100}}.Instance(0, 2)
 	var pre *procfile.PortRangeError
 	require.ErrorAs(t, err, &pre, "a port out of range is a *PortRangeError")

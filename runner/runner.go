@@ -531,7 +531,7 @@ func (s *shell) spawn(f fxSpawn) event {
 	}
 	var pid int
 	if err == nil {
-		pid, err = s.spawner.spawn(spawnSpec{command: f.inst.Command, dir: s.opts.Dir, env: s.spawnEnv(f.inst), files: files, tty: s.opts.TTY})
+		pid, err = s.spawner.spawn(spawnSpec{command: f.inst.Command, direct: f.inst.Argv, dir: s.opts.Dir, env: s.spawnEnv(f.inst), files: files, tty: s.opts.TTY})
 	}
 	if err != nil {
 		for _, r := range readers {

@@ -3,7 +3,9 @@ package runner
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 )
 
@@ -20,6 +22,11 @@ type spawnSpec struct {
 	// argv, when set, is executed directly instead of `/bin/sh -c command`,
 	// and without a parent-death signal: the guardian must outlive proctor.
 	argv []string
+	// direct, when set, is the command as words, executed without a shell
+	// once its program is found in the PATH of env (a command without
+	// shell syntax: procfile.Argv); when it is not found, /bin/sh -c
+	// command runs instead, and says so as a shell would.
+	direct []string
 }
 
 type spawnReq struct {
@@ -88,11 +95,53 @@ func forkExec(spec spawnSpec) (int, error) {
 		}
 		return pid, nil
 	}
+	if spec.direct != nil {
+		if path, ok := findProgram(spec.direct[0], spec.env, spec.dir); ok {
+			if pid, err := syscall.ForkExec(path, spec.direct, attr); err == nil {
+				return pid, nil
+			}
+			// Not executable after all (a script without #!, ...): the
+			// shell gives the error its usual words and exit code.
+		}
+	}
 	pid, err := syscall.ForkExec(shellPath, []string{shellPath, "-c", spec.command}, attr)
 	if err != nil {
 		return 0, fmt.Errorf("start %s -c %q: %w", shellPath, spec.command, err)
 	}
 	return pid, nil
+}
+
+// findProgram finds name as a shell would: a name with a slash as it is
+// (relative to dir), any other in the PATH of env; ok only for a regular
+// file with an execute bit.
+func findProgram(name string, env []string, dir string) (string, bool) {
+	executable := func(p string) bool {
+		full := p
+		if !filepath.IsAbs(full) && dir != "" {
+			full = filepath.Join(dir, full)
+		}
+		info, err := os.Stat(full)
+		return err == nil && info.Mode().IsRegular() && info.Mode()&0o111 != 0
+	}
+	if strings.Contains(name, "/") {
+		return name, executable(name)
+	}
+	path := "/usr/local/bin:/usr/bin:/bin" // a shell's default
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+			break
+		}
+	}
+	for _, d := range filepath.SplitList(path) {
+		if d == "" {
+			d = "."
+		}
+		if p := filepath.Join(d, name); executable(p) {
+			return p, true
+		}
+	}
+	return "", false
 }
 
 // shellPath runs every Procfile command, as in foreman.
