@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/proctor-run/proctor/procfile"
+	"github.com/proctor-run/proctor/runner"
 
-	"github.com/proctor-run/proctor/env"
 )
 
 // Exit codes of run when the command cannot be started, as in sh.
@@ -104,42 +104,19 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// lookPath finds name as the command would be found in the child: a name
-// with a slash is taken relative to the root directory, any other is looked
-// up in the child's PATH.
+// lookPath finds the program to exec for run, as the shell of an instance
+// would (runner.FindProgram), with run's messages and exit codes.
 func lookPath(name, root string, environ []string) (string, error) {
-	if strings.Contains(name, "/") {
-		path := name
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(root, path)
-		}
-		return path, checkExecutable(name, path)
-	}
-	pathVar, _ := env.Lookup(environ, "PATH")
-	for _, dir := range filepath.SplitList(pathVar) {
-		if dir == "" {
-			dir = "."
-		}
-		if !filepath.IsAbs(dir) {
-			dir = filepath.Join(root, dir)
-		}
-		path := filepath.Join(dir, name)
-		if info, err := os.Stat(path); err == nil && !info.IsDir() && info.Mode()&0o111 != 0 {
-			return path, nil
-		}
-	}
-	return "", &exitError{exitNotFound, fmt.Errorf("run: %s: command not found", name)}
-}
-
-func checkExecutable(name, path string) error {
-	info, err := os.Stat(path)
+	path, err := runner.FindProgram(name, environ, root)
 	switch {
-	case err != nil:
-		return &exitError{exitNotFound, fmt.Errorf("run: %s: no such file", name)}
-	case info.IsDir() || info.Mode()&0o111 == 0:
-		return &exitError{exitNotExecutable, fmt.Errorf("run: %s: permission denied", name)}
+	case errors.Is(err, runner.ErrCommandNotFound):
+		return "", &exitError{exitNotFound, fmt.Errorf("run: %s: command not found", name)}
+	case errors.Is(err, runner.ErrNoSuchFile):
+		return "", &exitError{exitNotFound, fmt.Errorf("run: %s: no such file", name)}
+	case errors.Is(err, runner.ErrNotExecutable):
+		return "", &exitError{exitNotExecutable, fmt.Errorf("run: %s: permission denied", name)}
 	}
-	return nil
+	return path, err
 }
 
 func execError(name string, err error) error {

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -96,7 +97,7 @@ func forkExec(spec spawnSpec) (int, error) {
 		return pid, nil
 	}
 	if spec.direct != nil {
-		if path, ok := findProgram(spec.direct[0], spec.env, spec.dir); ok {
+		if path, err := FindProgram(spec.direct[0], spec.env, spec.dir); err == nil {
 			if pid, err := syscall.ForkExec(path, spec.direct, attr); err == nil {
 				return pid, nil
 			}
@@ -111,37 +112,60 @@ func forkExec(spec spawnSpec) (int, error) {
 	return pid, nil
 }
 
-// findProgram finds name as a shell would: a name with a slash as it is
-// (relative to dir), any other in the PATH of env; ok only for a regular
-// file with an execute bit.
-func findProgram(name string, env []string, dir string) (string, bool) {
-	executable := func(p string) bool {
-		full := p
-		if !filepath.IsAbs(full) && dir != "" {
-			full = filepath.Join(dir, full)
+// Errors of FindProgram.
+var (
+	// ErrNoSuchFile: a name with a slash names no file.
+	ErrNoSuchFile = errors.New("no such file")
+	// ErrNotExecutable: a name with a slash names a directory, or a file
+	// without an execute bit.
+	ErrNotExecutable = errors.New("permission denied")
+	// ErrCommandNotFound: no directory of PATH holds an executable name.
+	ErrCommandNotFound = errors.New("command not found")
+)
+
+// defaultPath is the search path when the environment has no PATH, as a
+// POSIX shell has it.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// FindProgram finds the program name as a shell would for a process with
+// environment env running in dir: a name with a slash as it is (relative to
+// dir), any other in env's PATH (relative entries relative to dir). It
+// returns the path to execute, or one of the errors above.
+func FindProgram(name string, env []string, dir string) (string, error) {
+	inDir := func(p string) string {
+		if filepath.IsAbs(p) || dir == "" {
+			return p
 		}
-		info, err := os.Stat(full)
-		return err == nil && info.Mode().IsRegular() && info.Mode()&0o111 != 0
+		return filepath.Join(dir, p)
 	}
 	if strings.Contains(name, "/") {
-		return name, executable(name)
+		path := inDir(name)
+		info, err := os.Stat(path)
+		switch {
+		case err != nil:
+			return "", ErrNoSuchFile
+		case info.IsDir() || info.Mode()&0o111 == 0:
+			return "", ErrNotExecutable
+		}
+		return path, nil
 	}
-	path := "/usr/local/bin:/usr/bin:/bin" // a shell's default
+	pathVar := defaultPath
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			path = v
+			pathVar = v
 			break
 		}
 	}
-	for _, d := range filepath.SplitList(path) {
+	for _, d := range filepath.SplitList(pathVar) {
 		if d == "" {
 			d = "."
 		}
-		if p := filepath.Join(d, name); executable(p) {
-			return p, true
+		path := filepath.Join(inDir(d), name)
+		if info, err := os.Stat(path); err == nil && info.Mode().IsRegular() && info.Mode()&0o111 != 0 {
+			return path, nil
 		}
 	}
-	return "", false
+	return "", ErrCommandNotFound
 }
 
 // shellPath runs every Procfile command, as in foreman.
