@@ -13,7 +13,6 @@ import (
 
 	"github.com/proctor-run/proctor/procfile"
 	"github.com/proctor-run/proctor/runner"
-
 )
 
 // Exit codes of run when the command cannot be started, as in sh.
