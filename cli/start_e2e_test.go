@@ -1725,37 +1725,32 @@ func TestStartWatch(t *testing.T) {
 	assertNoProcesses(t, p.Token())
 }
 
-// TestStartReadyTCP: a tcp check passes once something accepts on
-// HOST:PORT (here db's own listener), and web starts then.
-func TestStartReadyTCP(t *testing.T) {
+// TestStartDependencyReady: web, which starts after db, starts once db's
+// check passes: a tcp check against db's own listener; a log check on
+// db's last line, though db's exit is reaped before the line is read (a
+// setup step allowed to exit).
+func TestStartDependencyReady(t *testing.T) {
 	t.Parallel()
-	args := portArgs(t) // -p BASE --port-step 1: db, the first type, gets BASE
-	dir := newAppDir(t, map[string]string{
-		"Procfile": "db: exec " + helperBin(t) + " listen\nweb: echo web ran; exec sleep 1000\n",
-		".proctor": "processes:\n  db:\n    ready: tcp 127.0.0.1:" + args[1] + "\n  web:\n    after: db\n",
-	})
-	p := startProctor(t, dir, append([]string{"start"}, args...)...)
-	p.WaitLine(0, isLine("system", "web.1 waits for db.1 (ready: tcp 127.0.0.1:"+args[1]+")"))
-	p.WaitLine(0, isLine("system", "starting web.1: db.1 ready"))
-	p.WaitLine(0, isLine("web.1", "web ran"))
-	p.Signal(syscall.SIGINT)
-	assert.Equal(t, 0, p.Wait(0))
-}
-
-// TestStartReadyLineThenExit: an instance whose ready line is its last
-// (a setup step) counts as ready though its exit is reaped before the line
-// is read; what waits for it starts.
-func TestStartReadyLineThenExit(t *testing.T) {
-	t.Parallel()
-	dir := newAppDir(t, map[string]string{
-		"Procfile": "setup: echo seeded\nweb: echo web ran; exec sleep 1000\n",
-		".proctor": "processes:\n  setup:\n    ready: log seeded\n  web:\n    after: setup\n",
-	})
-	p := startProctor(t, dir, append([]string{"start", "--can-die", "setup"}, portArgs(t)...)...)
-	p.WaitLine(0, isLine("system", "starting web.1: setup.1 ready"))
-	p.WaitLine(0, isLine("web.1", "web ran"))
-	p.Signal(syscall.SIGINT)
-	assert.Equal(t, 0, p.Wait(0))
+	for _, tc := range []struct{ name, db, ready, canDie string }{
+		{"tcp", "exec " + helperBin(t) + " listen", "tcp 127.0.0.1:BASE", "web"},
+		{"a last line", "echo seeded", "log seeded", "db"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			args := portArgs(t) // -p BASE --port-step 1: db, the first type, gets BASE
+			tc.ready = strings.ReplaceAll(tc.ready, "BASE", args[1])
+			dir := newAppDir(t, map[string]string{
+				"Procfile": "db: " + tc.db + "\nweb: echo web ran; exec sleep 1000\n",
+				".proctor": "processes:\n  db:\n    ready: " + tc.ready + "\n  web:\n    after: db\n",
+			})
+			p := startProctor(t, dir, append([]string{"start", "--can-die", tc.canDie}, args...)...)
+			p.WaitLine(0, isLine("system", "web.1 waits for db.1 (ready: "+tc.ready+")"))
+			p.WaitLine(0, isLine("system", "starting web.1: db.1 ready"))
+			p.WaitLine(0, isLine("web.1", "web ran"))
+			p.Signal(syscall.SIGINT)
+			assert.Equal(t, 0, p.Wait(0))
+		})
+	}
 }
 
 // TestStartWithoutAShell: a command that is a plain word list runs without
