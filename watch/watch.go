@@ -1,10 +1,10 @@
 // Package watch reports changes of an app's files that match the globs of
 // its process types (.proctor's watch key, or globs given on the command
-// line), so that proctor can restart those types. It watches every directory under the root with
-// the operating system's file events (fsnotify: inotify on Linux, kqueue
-// on macOS), adding directories as they appear, and reports a burst of
-// writes as one change per type, once the files have been quiet for the
-// debounce interval.
+// line), so that proctor can restart those types. It watches every
+// directory under the root with the operating system's file events
+// (fsnotify: inotify on Linux, kqueue on macOS), adding directories as they
+// appear, and reports a burst of writes as one change per type, once the
+// files have been quiet for the debounce interval.
 package watch
 
 import (
