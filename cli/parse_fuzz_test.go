@@ -1,8 +1,8 @@
 package cli
 
 // Fuzz tests of the parsers of package cli: the detach keys of attach and
-// the seconds of -t/--timeout and the guardian's --grace. (The detacher,
-// which watches keystrokes, has FuzzDetacher in attach_test.go.)
+// the seconds of -t/--timeout. (The detacher, which watches keystrokes, has
+// FuzzDetacher in attach_test.go.)
 
 import (
 	"strings"
@@ -47,7 +47,7 @@ func FuzzParseDetachKeys(f *testing.F) {
 }
 
 // FuzzSeconds: a duration is refused or within 0 to 24 hours, and what it
-// prints (how start passes its timeout on to the guardian) sets it again,
+// prints (the default that help shows) sets it again,
 // to the nanosecond but for float rounding.
 func FuzzSeconds(f *testing.F) {
 	for _, s := range []string{"5", "2.5", "500ms", "0", "86400", "86400.000000001", "1e3", "-1", "NaN", "Inf", "1e300", "9.3e9", "0x10", "1h30m", ".5", "-0"} {

@@ -138,7 +138,7 @@ current directory as "key: value" lines.`,
 	root.SetVersionTemplate("proctor {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.CompletionOptions.HiddenDefaultCmd = false
-	root.AddCommand(newCheckCmd(h), newRunCmd(h), newStartCmd(h), newVersionCmd(h), newExportCmd(h), newGuardianCmd(h),
+	root.AddCommand(newCheckCmd(h), newRunCmd(h), newStartCmd(h), newVersionCmd(h), newExportCmd(h),
 		newPsCmd(h), newRestartCmd(h), newStopCmd(h), newScaleCmd(h), newLogsCmd(h), newAttachCmd(h), newWaitCmd(h), newDownCmd(h))
 	return root
 }

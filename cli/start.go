@@ -209,7 +209,7 @@ func startApp(h *host, cmd *cobra.Command, f *startFlags, types []string) error 
 		CanDie:   f.canDie,
 		Restart:  f.restart,
 		TTY:      f.tty,
-		Guardian: guardianArgv(time.Duration(f.timeout)),
+		Guardian: runner.GuardianCommand(time.Duration(f.timeout)),
 		Output:   mux,
 	}
 	if f.tty {

@@ -30,6 +30,7 @@ import (
 
 	"github.com/creack/pty"
 	"github.com/proctor-run/proctor/internal/proctest"
+	"github.com/proctor-run/proctor/runner"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -1306,7 +1307,7 @@ func guardianOf(t *testing.T, proctor int) int {
 	waitFor(t, 20*time.Second, func() bool {
 		for _, c := range childrenOf(proctor) {
 			cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(c) + "/cmdline")
-			if bytes.Contains(cmdline, []byte(guardianCommand)) {
+			if bytes.Contains(cmdline, []byte(runner.GuardianName)) {
 				pid = c
 				return true
 			}

@@ -1,26 +1,23 @@
 package runner
 
 import (
-	"bufio"
 	"errors"
-	"io"
 	"os"
-	"os/signal"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
-
-	"github.com/proctor-run/proctor/internal/procenv"
 )
 
 // The guardian is a small process that outlives proctor for one purpose: if
 // proctor dies without shutting down (kill -9, a crash, the OOM killer), it
 // stops every process group proctor started. The parent-death signal alone
-// reaches only proctor's direct children, the `/bin/sh -c` shells, and not
-// the servers they started; on macOS there is no parent-death signal at all.
+// reaches only proctor's direct children (each instance's shell or
+// program), not what they started; on macOS there is no parent-death signal
+// at all.
 //
-// proctor starts the guardian as a direct child in its own process group,
+// The guardian is a shell script (guardScript, started by GuardianCommand).
+// proctor starts it as a direct child in its own process group, with an
+// empty environment,
 // without a parent-death signal, and keeps the write end of a pipe to its
 // stdin. It writes one line per event:
 //
@@ -42,7 +39,9 @@ import (
 // no time to write (it is written just after the shell starts, and a kill -9
 // can land in between) and a descendant that moved itself into a new session
 // (setsid), which no group of the list holds. The token is random, so it
-// names the processes of this run and no other.
+// names the processes of this run and no other. The guardian ignores
+// SIGINT, SIGTERM, SIGHUP and SIGQUIT: it must survive what is sent to
+// proctor's terminal and to proctor itself, and ends by end of file only.
 
 // guardProtocol is the guardian's vocabulary.
 const (
@@ -56,108 +55,89 @@ const (
 // instance and its descendants.
 const guardTokenEnv = "PROCTOR_GUARD_TOKEN"
 
-// Guard runs the guardian: it reads events from r (proctor's pipe) until end
-// of file and returns the exit code for the guardian process. grace is the
-// time between SIGTERM and SIGKILL when proctor died.
-func Guard(r io.Reader, grace time.Duration) int {
-	// The guardian must survive what is sent to proctor's terminal and to
-	// proctor itself; it ends by end of file only.
-	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGPIPE)
-	groups, token, bye := readGuardEvents(r)
-	if bye {
-		return 0
-	}
-	own := syscall.Getpgrp()
-	carriers := func() {
-		for _, pgid := range tokenGroups(token) {
-			if pgid > 1 && pgid != own {
-				groups[pgid] = true
-			}
-		}
-	}
-	carriers()
-	stopGroups(groups, grace, 20*time.Millisecond)
-	// What forked into a new group while the others stopped gets no grace.
-	groups = map[int]bool{}
-	carriers()
-	stopGroups(groups, 0, 0)
-	return 0
+// GuardianName is the guardian's name in its command line ($0 of its
+// script), by which ps, tests and benchmarks tell it from the instances.
+const GuardianName = "proctor-guardian"
+
+// GuardianCommand is the command line of the guardian process for a grace
+// period of grace between SIGTERM and SIGKILL: a POSIX shell running
+// guardScript. A shell, not a second copy of proctor: the guardian spends
+// its life in one blocking read, and /bin/sh does that in about a fifth of
+// the memory a Go process needs before its main function runs (measured in
+// the README's "Memory").
+func GuardianCommand(grace time.Duration) []string {
+	return []string{shellPath, "-c", guardScript, GuardianName, strconv.FormatInt(grace.Milliseconds(), 10)}
 }
 
-// tokenGroups returns the process groups of the processes whose
-// environment holds the run's token. It finds none without a token, or
-// without /proc.
-func tokenGroups(token string) []int {
-	if token == "" {
-		return nil
-	}
-	seen := map[int]bool{}
-	var out []int
-	for _, pid := range procenv.Holding(guardTokenEnv + "=" + token) {
-		if pgid, err := syscall.Getpgid(pid); err == nil && !seen[pgid] {
-			seen[pgid] = true
-			out = append(out, pgid)
-		}
-	}
-	return out
+// guardScript is the guardian. Its arguments: the grace period in
+// milliseconds, and "list" only in tests, which makes it print what it
+// read at end of file instead of stopping anything. It reads events with
+// the shell's read builtin, keeping the listed groups in one
+// space-delimited string; only when proctor has died does it run other
+// programs (grep and sleep, from the system's own directories). Group ids
+// are digits without a leading zero, more than 1 and fewer than ten digits;
+// anything else is ignored, as is a group listed twice.
+//
+// The token search reads /proc/PID/environ with GNU or BSD grep -z (NUL
+// separated lines; -x the whole entry), and is skipped where /proc is not
+// this process's PID namespace's (its /proc/self is not $$) or there is no
+// /proc (macOS).
+const guardScript = `PATH=/usr/bin:/bin
+trap '' INT TERM HUP QUIT PIPE
+grace=$1 mode=$2 groups=' ' token=
+add() { case $groups in *" $1 "*) ;; *) groups="$groups$1 " ;; esac; }
+while IFS= read -r line || [ -n "$line" ]; do
+	case $line in
+	bye) exit 0 ;;
+	=?*) token=${line#=} ;;
+	[+-][1-9]*)
+		id=${line#?}
+		case $id in *[!0-9]* | ??????????* | 1) continue ;; esac
+		case $line in
+		+*) add "$id" ;;
+		*) case $groups in *" $id "*) groups="${groups%% $id *} ${groups#* $id }" ;; esac ;;
+		esac
+		;;
+	esac
+	line=
+done
+if [ "$mode" = list ]; then
+	printf 'token=%s\ngroups=%s\n' "$token" "$groups"
+	exit 0
+fi
+carriers() {
+	[ -n "$token" ] || return 0
+	self=
+	read -r self _ 2>/dev/null </proc/self/stat
+	[ "$self" = "$$" ] || return 0
+	for f in $(grep -lsaxzF "PROCTOR_GUARD_TOKEN=$token" /proc/[0-9]*/environ); do
+		p=${f#/proc/} s=
+		read -r s 2>/dev/null <"/proc/${p%/environ}/stat" || continue
+		set -- ${s##*) }
+		case ${3:-0} in 0 | 1 | "$$") ;; *) add "$3" ;; esac
+	done
 }
-
-// readGuardEvents applies the events read from r and returns the groups
-// still listed at end of file, the run's token, and whether proctor said
-// bye.
-func readGuardEvents(r io.Reader) (groups map[int]bool, token string, bye bool) {
-	groups = map[int]bool{}
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == guardBye {
-			return groups, token, true
-		}
-		if len(line) < 2 {
-			continue
-		}
-		if line[0] == guardToken {
-			token = line[1:]
-			continue
-		}
-		pgid, err := strconv.Atoi(line[1:])
-		if err != nil || pgid <= 1 {
-			continue
-		}
-		switch line[0] {
-		case guardAdd:
-			groups[pgid] = true
-		case guardRemove:
-			delete(groups, pgid)
-		}
-	}
-	return groups, token, false
+stop() {
+	left=
+	for g in $groups; do
+		kill -s TERM -- "-$g" 2>/dev/null && kill -s CONT -- "-$g" 2>/dev/null
+		kill -s 0 -- "-$g" 2>/dev/null && left="$left $g"
+	done
+	n=$1
+	while [ -n "$left" ] && [ "$n" -gt 0 ]; do
+		sleep 0.02
+		n=$((n - 1)) still=
+		for g in $left; do kill -s 0 -- "-$g" 2>/dev/null && still="$still $g"; done
+		left=$still
+	done
+	for g in $left; do kill -s KILL -- "-$g" 2>/dev/null; done
 }
-
-// stopGroups sends SIGTERM to each group, polls until they are empty or
-// grace has passed, then sends SIGKILL to those left. Polling is fine here:
-// it happens once, after proctor died.
-func stopGroups(groups map[int]bool, grace, poll time.Duration) {
-	for pgid := range groups {
-		if err := syscall.Kill(-pgid, syscall.SIGTERM); errors.Is(err, syscall.ESRCH) {
-			delete(groups, pgid)
-			continue
-		}
-		syscall.Kill(-pgid, syscall.SIGCONT) // a stopped group gets its SIGTERM now
-	}
-	deadline := time.Now().Add(grace)
-	for len(groups) > 0 && time.Now().Before(deadline) {
-		time.Sleep(poll)
-		for pgid := range groups {
-			if !groupAlive(pgid) {
-				delete(groups, pgid)
-			}
-		}
-	}
-	for pgid := range groups {
-		syscall.Kill(-pgid, syscall.SIGKILL)
-	}
-}
+carriers
+stop $((grace / 20))
+groups=' '
+carriers
+stop 0
+`
 
 // groupAlive reports whether any process is left in process group pgid.
 func groupAlive(pgid int) bool {

@@ -23,8 +23,6 @@ import (
 // shell started, what the stress suite's kill -9 once hit) and one that left
 // for a session of its own. A process without the token is left alone.
 func TestGuardStopsTokenCarriers(t *testing.T) {
-	exe, err := os.Executable()
-	require.NoError(t, err)
 	dir := t.TempDir()
 	runToken := fmt.Sprintf("run-%d", time.Now().UnixNano())
 	// Every process of this test carries mark, so cleanup finds them all.
@@ -56,17 +54,8 @@ func TestGuardStopsTokenCarriers(t *testing.T) {
 		}, 10*time.Second, 5*time.Millisecond, "%s wrote its pid", name)
 	}
 
-	guardian := exec.Command(exe)
-	guardian.Env = append(os.Environ(), "RUNNER_TEST_HELPER=guardian", "GORACE=atexit_sleep_ms=0")
-	stdin, err := guardian.StdinPipe()
-	require.NoError(t, err)
-	guardian.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	require.NoError(t, guardian.Start())
 	// proctor's last words: the token, then it dies (end of file).
-	_, err = fmt.Fprintf(stdin, "=%s\n", runToken)
-	require.NoError(t, err)
-	require.NoError(t, stdin.Close())
-	require.NoError(t, guardian.Wait())
+	runGuardian(t, 2*time.Second, "="+runToken+"\n")
 
 	for _, name := range []string{"unlisted", "escaped"} {
 		assert.False(t, procAlive(pid[name]), "%s (pid %d) was stopped", name, pid[name])

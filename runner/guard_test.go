@@ -1,8 +1,10 @@
 package runner
 
 import (
+	"bytes"
 	"errors"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -12,32 +14,58 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestReadGuardEvents(t *testing.T) {
+// guardList runs the real guardian script in its test mode on in and
+// returns what it read: the token and the groups it would stop, and
+// whether it read bye (then it prints nothing).
+func guardList(t testing.TB, in string) (token string, groups []string, bye bool) {
+	t.Helper()
+	argv := append(GuardianCommand(time.Second), "list")
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = []string{}
+	cmd.Stdin = strings.NewReader(in)
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	if len(out) == 0 {
+		return "", nil, true
+	}
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	require.Len(t, lines, 2, "the guardian's list: %q", out)
+	token, ok := strings.CutPrefix(lines[0], "token=")
+	require.True(t, ok, "token line %q", lines[0])
+	g, ok := strings.CutPrefix(lines[1], "groups=")
+	require.True(t, ok, "groups line %q", lines[1])
+	return token, strings.Fields(g), false
+}
+
+func TestGuardEvents(t *testing.T) {
 	tests := []struct {
 		name   string
 		in     string
-		groups []int
+		groups []string
 		token  string
 		bye    bool
 	}{
 		{"empty", "", nil, "", false},
-		{"adds", "+10\n+20\n", []int{10, 20}, "", false},
-		{"remove", "+10\n+20\n-10\n", []int{20}, "", false},
-		{"bye", "+10\nbye\n+20\n", []int{10}, "", true},
-		{"garbage ignored", "+x\n?5\n+\n+1\n+-3\n+30\n", []int{30}, "", false},
-		{"no final newline", "+10\n+11", []int{10, 11}, "", false},
-		{"the token", "=0f3a\n+10\n", []int{10}, "0f3a", false},
+		{"adds", "+10\n+20\n", []string{"10", "20"}, "", false},
+		{"remove", "+10\n+20\n+30\n-20\n", []string{"10", "30"}, "", false},
+		{"remove the first and the last", "+10\n+20\n+30\n-10\n-30\n", []string{"20"}, "", false},
+		{"a group listed twice is listed once", "+10\n+10\n-10\n", nil, "", false},
+		{"a group removed, then started again", "+10\n-10\n+10\n", []string{"10"}, "", false},
+		{"removing an unlisted group", "+10\n-11\n-1\n", []string{"10"}, "", false},
+		{"bye", "+10\nbye\n+20\n", nil, "", true},
+		{"garbage ignored", "+x\n?5\n+\n+1\n+-3\n+010\n+1x\n+30\n+9999999999\n+123456789\n", []string{"30", "123456789"}, "", false},
+		{"a prefix of another group", "+10\n+100\n-10\n", []string{"100"}, "", false},
+		{"no final newline", "+10\n+11", []string{"10", "11"}, "", false},
+		{"the token", "=0f3a\n+10\n", []string{"10"}, "0f3a", false},
+		{"the last token wins", "=a\n=b\n", nil, "b", false},
+		{"shell syntax is text", "=$(touch x) *\n+10 \n+11;\n", nil, "$(touch x) *", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			groups, token, bye := readGuardEvents(strings.NewReader(tt.in))
+			token, groups, bye := guardList(t, tt.in)
 			assert.Equal(t, tt.bye, bye)
 			assert.Equal(t, tt.token, token)
-			var got []int
-			for g := range groups {
-				got = append(got, g)
-			}
-			assert.ElementsMatch(t, tt.groups, got)
+			assert.ElementsMatch(t, tt.groups, groups)
 		})
 	}
 }
@@ -52,40 +80,63 @@ func startGroup(t *testing.T, script string) *exec.Cmd {
 	return cmd
 }
 
-func TestStopGroupsTerm(t *testing.T) {
+// runGuardian runs the guardian as proctor does, with grace, feeds it
+// events and then end of file, as when proctor dies, and waits for it.
+func runGuardian(t *testing.T, grace time.Duration, events string) {
+	t.Helper()
+	argv := GuardianCommand(grace)
+	g := exec.Command(argv[0], argv[1:]...)
+	g.Env = []string{}
+	g.Stdin = strings.NewReader(events)
+	var stderr bytes.Buffer
+	g.Stderr = &stderr
+	g.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	require.NoError(t, g.Run())
+	assert.Empty(t, stderr.String(), "the guardian says nothing")
+}
+
+func TestGuardianStopsGroupsOnTerm(t *testing.T) {
 	cmd := startGroup(t, "sleep 1000 & sleep 1000")
 	pgid := cmd.Process.Pid
-	// Reap every child as init would: once earlier tests made this process
-	// a subreaper, the orphaned sleeps come back to it, and a zombie still
-	// counts as a member of its group.
+	// Reap every child of the group as init would: once earlier tests made
+	// this process a subreaper, the orphaned sleeps come back to it, and a
+	// zombie still counts as a member of its group. (Only the group's: the
+	// guardian is a child too, and its own.)
 	reaped := make(chan struct{})
 	go func() {
 		defer close(reaped)
 		for {
-			if _, err := syscall.Wait4(-1, nil, 0, nil); errors.Is(err, syscall.ECHILD) {
+			if _, err := syscall.Wait4(-pgid, nil, 0, nil); errors.Is(err, syscall.ECHILD) {
 				return
 			}
 		}
 	}()
 	start := time.Now()
-	stopGroups(map[int]bool{pgid: true}, 5*time.Second, 5*time.Millisecond)
-	assert.Less(t, time.Since(start), 5*time.Second, "the group should empty on SIGTERM, before the grace period ends")
+	runGuardian(t, 20*time.Second, "=tok\n+"+strconv.Itoa(pgid)+"\n")
+	assert.Less(t, time.Since(start), 20*time.Second, "the group should empty on SIGTERM, before the grace period ends")
 	select {
 	case <-reaped:
 	case <-time.After(10 * time.Second):
-		t.Fatal("children still alive after stopGroups")
+		t.Fatal("children still alive after the guardian")
 	}
 	assert.False(t, groupAlive(pgid))
 }
 
-func TestStopGroupsKillsAfterGrace(t *testing.T) {
+func TestGuardianKillsAfterGrace(t *testing.T) {
 	ready := t.TempDir() + "/ready"
 	cmd := startGroup(t, "trap '' TERM; touch "+ready+"; while :; do sleep 0.05; done")
 	pgid := cmd.Process.Pid
 	require.Eventually(t, func() bool { return fileExists(ready) }, 5*time.Second, 5*time.Millisecond)
-	stopGroups(map[int]bool{pgid: true}, 100*time.Millisecond, 5*time.Millisecond)
+	runGuardian(t, 100*time.Millisecond, "+"+strconv.Itoa(pgid)+"\n")
 	err := cmd.Wait()
 	var ee *exec.ExitError
 	require.ErrorAs(t, err, &ee)
 	assert.Equal(t, syscall.SIGKILL, ee.Sys().(syscall.WaitStatus).Signal())
+}
+
+func TestGuardianSparesOnBye(t *testing.T) {
+	cmd := startGroup(t, "sleep 1000")
+	pgid := cmd.Process.Pid
+	runGuardian(t, time.Second, "+"+strconv.Itoa(pgid)+"\nbye\n")
+	assert.True(t, groupAlive(pgid), "bye: proctor shut down itself; nothing is stopped")
 }

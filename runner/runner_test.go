@@ -38,8 +38,6 @@ func TestMain(m *testing.M) {
 // it through /bin/sh like any Procfile command.
 func helperMain(mode string) int {
 	switch mode {
-	case "guardian":
-		return Guard(os.Stdin, 2*time.Second)
 	case "listen":
 		l, err := net.Listen("tcp", "127.0.0.1:"+os.Getenv("PORT"))
 		if err != nil {
@@ -203,10 +201,7 @@ func startStack(t *testing.T, text string, opts Options, counts ...int) *stack {
 	}
 	opts.Output = st.out
 	if opts.Guardian == nil {
-		exe, err := os.Executable()
-		require.NoError(t, err)
-		// No exit delay from the race detector in the guardian.
-		opts.Guardian = []string{"/usr/bin/env", "GORACE=atexit_sleep_ms=0", "RUNNER_TEST_HELPER=guardian", exe}
+		opts.Guardian = GuardianCommand(2 * time.Second)
 	}
 	st.r, err = New(opts)
 	require.NoError(t, err)

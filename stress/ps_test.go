@@ -44,7 +44,7 @@ func instanceChildren(proctor int) map[int]string {
 			continue
 		}
 		cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-		if !bytes.Contains(cmdline, []byte("__guardian")) && len(cmdline) > 0 {
+		if !bytes.Contains(cmdline, []byte("proctor-guardian")) && len(cmdline) > 0 {
 			out[pid] = "?"
 		}
 	}
