@@ -33,9 +33,9 @@ date.
               proctor's peak RSS (VmHWM) once it has read them all.
 
   -n RUNS     runs of each measurement (default 5, or $RUNS)
-  -p PROCTOR  the proctor binary (default: `go build` of this clone when Go
-              is installed, else `proctor` in PATH; CGO_ENABLED=0 in the
-              environment makes that build static, as without a C compiler)
+  -p PROCTOR  the proctor binary (default: `CGO_ENABLED=0 go build` of this
+              clone when Go is installed, the static build the README
+              installs, else `proctor` in PATH)
   -o FILE     also write the table to FILE
   -s PARTS    only these parts, comma-separated (default
               throughput,stack,big)
@@ -105,8 +105,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
 if [[ -z $proctor ]]; then
 	if command -v go >/dev/null && [[ -f $here/../go.mod ]]; then
-		echo "bench: building proctor (go build)" >&2
-		(cd "$here/.." && go build -o "$work/proctor" .) || die "go build failed"
+		echo "bench: building proctor (CGO_ENABLED=0 go build, as the README installs it)" >&2
+		(cd "$here/.." && CGO_ENABLED=0 go build -o "$work/proctor" .) || die "go build failed"
 		proctor=$work/proctor
 	else
 		proctor=$(command -v proctor) || die "no proctor binary: pass -p PROCTOR"
@@ -165,11 +165,11 @@ proctor_once() {
 # The stack: 100 instances that print one line, then sleep until SIGTERM.
 stack_cmd='echo "up $PS"; exec sleep 1000'
 
-# find_guardian PID: the child of PID running `proctor __guardian`.
+# find_guardian PID: the child of PID running proctor-guardian (a /bin/sh script).
 find_guardian() {
 	local c
 	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-		if tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null | grep -q __guardian; then
+		if tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null | grep -q proctor-guardian; then
 			echo "$c"
 			return
 		fi
@@ -342,7 +342,7 @@ table() {
 		m=$(median "${hwm[@]}")
 		echo "| memory: proctor's VmHWM (peak RSS), 100 instances | $(mib "$m") | — | < 10 MiB | $(verdict "$m" 10239) |"
 		echo "| memory: proctor's VmRSS after the idle window | $(mib "$(median "${rss[@]}")") | — | — | — |"
-		echo "| memory: guardian process (\`proctor __guardian\`), VmHWM / VmRSS | $(mib "$(median "${ghwm[@]}")") / $(mib "$(median "${grss[@]}")") | — | — | — |"
+		echo "| memory: guardian process (\`/bin/sh -c … proctor-guardian\`), VmHWM / VmRSS | $(mib "$(median "${ghwm[@]}")") / $(mib "$(median "${grss[@]}")") | — | — | — |"
 		m=$(median "${idle_ms[@]}")
 		echo "| idle ${idle} s, 100 instances, readiness probing on: utime+stime | $m ms | — | 0 | $(verdict "$m" 0) |"
 		echo "| idle ${idle} s, probing on: time on CPU (schedstat) / thread wakeups | $(median "${idle_run_ms[@]}") ms / $(median "${idle_wakeups[@]}") | — | — | — |"
