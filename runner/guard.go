@@ -63,8 +63,8 @@ const GuardianName = "proctor-guardian"
 // period of grace between SIGTERM and SIGKILL: a POSIX shell running
 // guardScript. A shell, not a second copy of proctor: the guardian spends
 // its life in one blocking read, and /bin/sh does that in about a fifth of
-// the memory a Go process needs before its main function runs (measured in
-// the README's "Memory").
+// the memory a Go process needs before its main function runs (1.8 MiB
+// peak RSS against 8.3 MiB, see the README's "Known limits").
 func GuardianCommand(grace time.Duration) []string {
 	return []string{shellPath, "-c", guardScript, GuardianName, strconv.FormatInt(grace.Milliseconds(), 10)}
 }

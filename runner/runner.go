@@ -85,8 +85,8 @@ type Options struct {
 	// (80x24 when zero).
 	TTY        bool
 	WindowSize WindowSize
-	// Guardian is the command line of the guardian process (see Guard),
-	// e.g. proctor's own executable with its hidden guardian command. Nil
+	// Guardian is the command line of the guardian process, normally
+	// GuardianCommand(the shutdown timeout). Nil
 	// means no guardian: a SIGKILL of proctor then stops only its direct
 	// children (Linux parent-death signal).
 	Guardian []string
@@ -260,7 +260,7 @@ type shell struct {
 	done         chan struct{}     // closed when the loop ends
 
 	guard        *guardian
-	guardToken   string                 // in every instance's environment; see Guard
+	guardToken   string                 // in every instance's environment; see guardScript
 	lingering    map[int]bool           // groups whose leader exited but members remain
 	signalled    map[int]syscall.Signal // adopted descendants signalled at shutdown
 	childrenGone bool
