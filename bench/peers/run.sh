@@ -24,6 +24,19 @@ Tools (-t, comma-separated; default all):
             and npm)
   goreman   go install github.com/mattn/goreman@v0.3.16
   hivemind  go install github.com/DarthSim/hivemind@v1.1.0
+  overmind  go install github.com/DarthSim/overmind/v2@v2.5.1; needs tmux
+            (Debian package tmux, apt-get like ruby-foreman). Overmind runs
+            the Procfile in a tmux server of its own (tmux -L with a name it
+            makes up per run) and keeps its control socket, ./.overmind.sock,
+            in the Procfile's directory, which is new for every run: no
+            overmind flag is set. Only TMUX_TMPDIR is set, to this run's work
+            directory, so that the tmux servers it leaves can be found and
+            ended (tmux kill-server) after every measurement.
+  process-compose
+            go install github.com/f1bonacc1/process-compose@v1.122.0. Where
+            the module proxy does not serve that version it is skipped, and
+            the table says so. Measuring it (it reads a process-compose.yaml,
+            not a Procfile) is not written yet: installed, it is skipped too.
 A peer that cannot be installed is skipped, and the output says why. npm and
 go install put the peers under $PEERS_HOME (default
 ~/.cache/proctor-bench-peers), never into this module.
@@ -52,7 +65,8 @@ Workloads, identical for every tool (default flags of each tool):
               exits with 3 (and whether the tool stops by itself).
 
   -n RUNS     runs of each timed measurement (default 5)
-  -t TOOLS    tools to measure (default proctor,foreman,nf,goreman,hivemind)
+  -t TOOLS    tools to measure (default
+              proctor,foreman,nf,goreman,hivemind,overmind,process-compose)
   -s PARTS    only these parts, comma-separated (default
               throughput,stack,facts)
   -c COUNT    instances of the stack (default 100)
@@ -67,12 +81,13 @@ LINES_PER_CHILD=N in the environment makes the writers shorter (for trying
 the script out; the table then says so).
 
 Needs bash 5, awk, GNU coreutils, grep, util-linux setsid, /usr/bin/time
-(Debian: apt-get install time), and Go for proctor, goreman and hivemind.
+(Debian: apt-get install time), Go for proctor, goreman, hivemind, overmind
+and process-compose, and tmux for overmind.
 EOF
 }
 
 runs=5
-tools=proctor,foreman,nf,goreman,hivemind
+tools=proctor,foreman,nf,goreman,hivemind,overmind,process-compose
 parts=throughput,stack,facts
 count=100
 idle=5
@@ -130,6 +145,7 @@ cleanup() {
 	local p
 	for p in $(jobs -p); do kill -KILL "$p" 2>/dev/null || true; done
 	if [[ -n ${marks:-} ]]; then reap_marked "$marks" >/dev/null || true; fi
+	if command -v tmux >/dev/null && [[ -d $work/tmux ]]; then end_tmux >/dev/null || true; fi
 	if [[ -z $keep ]]; then rm -rf "$work"; else note "work directory kept: $work"; fi
 }
 trap cleanup EXIT
@@ -140,6 +156,10 @@ goreman_mod=github.com/mattn/goreman goreman_ver=v0.3.16
 goreman_sum=h1:YGEMBVOZYMOf9Ys+xdy1OOSgHDcmHvp3R4IYF/wyIfI=
 hivemind_mod=github.com/DarthSim/hivemind hivemind_ver=v1.1.0
 hivemind_sum=h1:om9ELlhZ07p+yZ+OzYzaXd5RYw/j+X7UwgWyNLpOcBY=
+overmind_mod=github.com/DarthSim/overmind/v2 overmind_ver=v2.5.1
+overmind_sum=h1:egwGmQSV1A+KvfKn/hzj9XjWb4qGQ0CSzbcX2g/pRM0=
+pc_mod=github.com/f1bonacc1/process-compose pc_ver=v1.122.0
+pc_sum=h1:/AEQFd8wPNOO58ouvm15yKwq1+XxERQwzUo6Q+KH6Jw=
 nf_ver=3.0.1
 
 declare -A bin=() version=() skipped=()
@@ -154,21 +174,27 @@ as_root() {
 	fi
 }
 
-install_foreman() {
-	if ! command -v foreman >/dev/null && [[ -n $install ]]; then
-		if ! command -v apt-get >/dev/null; then
-			skipped[foreman]="not installed, and no apt-get to install ruby-foreman"
-			return
-		fi
-		note "installing ruby-foreman (apt-get)"
-		if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ruby-foreman >"$work/apt.log" 2>&1; then
-			as_root apt-get update -qq >>"$work/apt.log" 2>&1 || true
-			as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ruby-foreman >>"$work/apt.log" 2>&1 || {
-				skipped[foreman]="apt-get install ruby-foreman failed (needs root or passwordless sudo): $(tail -1 "$work/apt.log")"
-				return
-			}
-		fi
+# apt_install TOOL COMMAND PACKAGE: installs the Debian PACKAGE when
+# COMMAND is missing; false, with skipped[TOOL] set, when that fails.
+apt_install() {
+	command -v "$2" >/dev/null && return 0
+	[[ -n $install ]] || return 0
+	if ! command -v apt-get >/dev/null; then
+		skipped[$1]="$2 not installed, and no apt-get to install $3"
+		return 1
 	fi
+	note "installing $3 (apt-get)"
+	if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$3" >"$work/apt-$3.log" 2>&1; then
+		as_root apt-get update -qq >>"$work/apt-$3.log" 2>&1 || true
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$3" >>"$work/apt-$3.log" 2>&1 || {
+			skipped[$1]="apt-get install $3 failed (needs root or passwordless sudo): $(tail -1 "$work/apt-$3.log")"
+			return 1
+		}
+	fi
+}
+
+install_foreman() {
+	apt_install foreman foreman ruby-foreman || return 0
 	if ! command -v foreman >/dev/null; then
 		skipped[foreman]="foreman not installed (-I)"
 		return
@@ -225,10 +251,13 @@ go_install() {
 			if ! (cd "$m" && export GOWORK=off GOFLAGS=-mod=mod &&
 				go mod init bench.local/"$name" &&
 				{ go get "$mod@$ver" || GONOSUMDB=$mod go get "$mod@$ver"; }) >>"$log" 2>&1; then
-				skipped[$name]="go install $mod@$ver failed: $(grep -v '^go: downloading' "$log" | tail -1)"
+				# The last line of go's own, without tabs (peers.tsv has a field each).
+				skipped[$name]="go install $mod@$ver failed: $(grep -v -e '^go: downloading' -e '^[[:space:]]' "$log" | tail -1 | tr '\t' ' ')"
 				return
 			fi
-			got=$(awk -v m="$mod" -v v="$ver" '$1 == m && $2 == v { print $3 }' "$m/go.sum")
+			# go get may record only the go.mod hash: ask for the module's.
+			got=$(cd "$m" && GOWORK=off GOFLAGS=-mod=mod GONOSUMDB=$mod go mod download -json "$mod@$ver" 2>>"$log" |
+				awk -F'"' '$2 == "Sum" { print $4 }')
 			if [[ $got != "$sum" ]]; then
 				skipped[$name]="$mod@$ver has hash $got, not the recorded $sum"
 				return
@@ -243,8 +272,34 @@ go_install() {
 		skipped[$name]="$name not installed (-I)"
 		return
 	fi
+	# The binary names the module version it was built from: one left by
+	# an older pin of this script is not taken for this one.
+	local built
+	built=$(go version -m "$gobin/$name" 2>/dev/null | awk '$1 == "mod" { print $3 }')
+	if [[ -n $built && $built != "$ver" ]]; then
+		skipped[$name]="$gobin/$name is $mod $built, not $ver (remove it, or run without -I)"
+		return
+	fi
 	bin[$name]=$gobin/$name
 	version[$name]="$name $ver ($mod, go install)"
+}
+
+install_overmind() {
+	apt_install overmind tmux tmux || return 0
+	if ! command -v tmux >/dev/null; then
+		skipped[overmind]="overmind needs tmux, not installed (-I)"
+		return
+	fi
+	go_install overmind "$overmind_mod" "$overmind_ver" "$overmind_sum"
+	[[ -z ${bin[overmind]:-} ]] || version[overmind]+=", $(tmux -V)"
+}
+
+install_process_compose() {
+	go_install process-compose "$pc_mod" "$pc_ver" "$pc_sum"
+	if [[ -n ${bin[process-compose]:-} ]]; then
+		unset 'bin[process-compose]'
+		skipped[process-compose]="installed, but its process-compose.yaml workloads are not written yet"
+	fi
 }
 
 install_proctor() {
@@ -262,7 +317,7 @@ install_proctor() {
 }
 
 has_tool() { [[ ,$tools, == *,$1,* ]]; }
-all_tools=(proctor foreman nf goreman hivemind)
+all_tools=(proctor foreman nf goreman hivemind overmind process-compose)
 for t in "${all_tools[@]}"; do
 	has_tool "$t" || continue
 	case $t in
@@ -271,6 +326,8 @@ for t in "${all_tools[@]}"; do
 	nf) install_nf ;;
 	goreman) go_install goreman "$goreman_mod" "$goreman_ver" "$goreman_sum" ;;
 	hivemind) go_install hivemind "$hivemind_mod" "$hivemind_ver" "$hivemind_sum" ;;
+	overmind) install_overmind ;;
+	process-compose) install_process_compose ;;
 	esac
 done
 present=()
@@ -301,7 +358,31 @@ tool_cmd() {
 	# -p is goreman's RPC port: one no instance gets.
 	goreman) tool_argv=("${bin[goreman]}" -f "$p" -b "$port_base" -p $((port_base + 99)) start) ;;
 	hivemind) tool_argv=("${bin[hivemind]}" -p "$port_base" "$p") ;;
+	# Its tmux servers' sockets under the work directory (see -h).
+	overmind) tool_argv=(env TMUX_TMPDIR="$work/tmux" "${bin[overmind]}" start -f "$p" -p "$port_base") ;;
 	esac
+}
+
+# end_tmux: ends the tmux servers overmind started (with TMUX_TMPDIR under
+# the work directory) and left running; prints how many there were.
+mkdir -p "$work/tmux"
+end_tmux() {
+	local s n=0
+	for s in "$work"/tmux/tmux-*/*; do
+		[[ -S $s ]] || continue
+		if tmux -S "$s" kill-server 2>/dev/null; then n=$((n + 1)); fi
+		rm -f "$s"
+	done
+	echo "$n"
+}
+# tmux_after TOOL RUN: after each measurement of overmind, the tmux servers
+# still running are ended and counted (tmux_left).
+tmux_after() {
+	[[ $1 == overmind ]] || return 0
+	local n
+	n=$(end_tmux)
+	record "$1" tmux_left "$2" "$n"
+	((n == 0)) || note "$1: $n tmux servers still running after the measurement (ended)"
 }
 
 # up_re: the end of a tool's prefix, before the child's line: "|", then
@@ -729,22 +810,34 @@ for ((r = 1; r <= runs; r++)); do
 	has_part throughput || break
 	record load load1 "tp$r" "$(cut -d' ' -f1 /proc/loadavg)"
 	floor_once "$r"
-	for t in $(rotate "$r"); do tp_once "$t" "$r"; done
+	for t in $(rotate "$r"); do
+		tp_once "$t" "$r"
+		tmux_after "$t" "$r"
+	done
 done
 has_part stack && note "stack of $count: $runs x (bash reference; each tool: startup, idle ${idle} s, memory, SIGTERM; each tool: startup, Ctrl-C)"
 for ((r = 1; r <= runs; r++)); do
 	has_part stack || break
 	record load load1 "stack$r" "$(cut -d' ' -f1 /proc/loadavg)"
 	ref_once "$r"
-	for t in $(rotate "$r"); do stack_once "$t" "$r" TERM; done
-	for t in $(rotate "$((r + 1))"); do stack_once "$t" "$r" INT; done
+	for t in $(rotate "$r"); do
+		stack_once "$t" "$r" TERM
+		tmux_after "$t" "$r"
+	done
+	for t in $(rotate "$((r + 1))"); do
+		stack_once "$t" "$r" INT
+		tmux_after "$t" "$r"
+	done
 done
 has_part facts && note "facts: Ctrl-C orphans, final line without newline, exit code of a failing child"
 for t in "${present[@]}"; do
 	has_part facts || break
 	fact_ctrl_c "$t"
+	tmux_after "$t" facts
 	fact_final_line "$t"
+	tmux_after "$t" facts
 	fact_exit_code "$t"
+	tmux_after "$t" facts
 done
 load_after=$(load)
 

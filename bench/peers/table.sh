@@ -61,7 +61,7 @@ END {
 	row("shutdown of " n " on Ctrl-C (SIGINT to its process group): the same", "—")
 	for (i = 1; i <= nt; i++) {
 		out[i] = mib(cell(i, "rss_kib"))
-		if (cell(i, "helpers_rss_kib") + 0) out[i] = out[i] " + " mib(cell(i, "helpers_rss_kib")) " (guardian)"
+		if (cell(i, "helpers_rss_kib") + 0) out[i] = out[i] " + " mib(cell(i, "helpers_rss_kib")) (tool[i] == "overmind" ? " (its tmux client; the tmux server not counted)" : " (guardian)")
 	}
 	row("peak RSS (VmHWM) of the tool with " n " instances", "—")
 	for (i = 1; i <= nt; i++) out[i] = cell(i, "idle_cpu_ms") " ms, " cell(i, "idle_wakeups") " wakeups"
