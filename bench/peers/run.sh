@@ -251,6 +251,10 @@ go_install() {
 			if ! (cd "$m" && export GOWORK=off GOFLAGS=-mod=mod &&
 				go mod init bench.local/"$name" &&
 				{ go get "$mod@$ver" || GONOSUMDB=$mod go get "$mod@$ver"; }) >>"$log" 2>&1; then
+				if grep -q '403 Forbidden' "$log"; then
+					skipped[$name]="the Go module proxy reached here does not serve $mod@$ver (403 Forbidden)"
+					return
+				fi
 				# The last line of go's own, without tabs (peers.tsv has a field each).
 				skipped[$name]="go install $mod@$ver failed: $(grep -v -e '^go: downloading' -e '^[[:space:]]' "$log" | tail -1 | tr '\t' ' ')"
 				return
