@@ -145,28 +145,53 @@ func groupAlive(pgid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// guardian is proctor's end of the pipe to the guardian process.
+// guardian is proctor's end of the pipe to the guardian process. Events are
+// queued and written together by flush, which the supervisor calls when it
+// has no event waiting: a start of 100 instances, or their exits at
+// shutdown, wake the guardian once rather than 100 times. What is still
+// queued when proctor is killed is covered by the token: the guardian also
+// stops every process that carries it.
 type guardian struct {
-	pid int
-	w   *os.File
+	pid     int
+	w       *os.File
+	pending []byte // events not written yet, one per line
 }
 
 // guardWriteTimeout bounds a write to the guardian, so that a stuck guardian
 // cannot stall the supervisor.
 const guardWriteTimeout = time.Second
 
-// send writes one event; after an error the guardian is given up.
+// guardFlushAt is how many queued bytes make send write at once.
+const guardFlushAt = 4096
+
+// send queues one event, and writes the queue once it is long.
 func (g *guardian) send(event string) error {
 	if g == nil || g.w == nil {
 		return nil
 	}
-	g.w.SetWriteDeadline(time.Now().Add(guardWriteTimeout))
-	if _, err := g.w.WriteString(event + "\n"); err != nil {
-		g.w.Close()
-		g.w = nil
-		return err
+	g.pending = append(append(g.pending, event...), '\n')
+	if len(g.pending) >= guardFlushAt {
+		return g.flush()
 	}
 	return nil
+}
+
+// queued reports whether events wait for flush.
+func (g *guardian) queued() bool { return g != nil && len(g.pending) > 0 }
+
+// flush writes the queued events; after an error the guardian is given up.
+func (g *guardian) flush() error {
+	if g == nil || g.w == nil || len(g.pending) == 0 {
+		return nil
+	}
+	g.w.SetWriteDeadline(time.Now().Add(guardWriteTimeout))
+	_, err := g.w.Write(g.pending)
+	g.pending = g.pending[:0]
+	if err != nil {
+		g.w.Close()
+		g.w = nil
+	}
+	return err
 }
 
 func (g *guardian) token(token string) error { return g.send(string(guardToken) + token) }
@@ -178,7 +203,9 @@ func (g *guardian) close() {
 	if g == nil || g.w == nil {
 		return
 	}
-	g.send(guardBye)
+	if g.send(guardBye) == nil {
+		g.flush()
+	}
 	if g.w != nil {
 		g.w.Close()
 		g.w = nil

@@ -401,6 +401,16 @@ func (s *shell) loop(ctx context.Context) {
 			continue
 		default:
 		}
+		if s.guard.queued() {
+			// Write the guardian's events once nothing else waits.
+			select {
+			case ev := <-s.wake:
+				s.handle(ev)
+				continue
+			default:
+			}
+			s.guardSend(s.guard.flush())
+		}
 		select {
 		case ev := <-s.reaper.events:
 			s.onReap(ev)
@@ -670,8 +680,12 @@ func (s *shell) onReap(ev exitEvent) {
 		proc.stdin.Close()
 	}
 	// Whatever the shell left behind in its group goes with it.
-	signalGroup(ev.pid, syscall.SIGTERM)
-	s.lingering[ev.pid] = true
+	if groupAlive(ev.pid) {
+		signalGroup(ev.pid, syscall.SIGTERM)
+		s.lingering[ev.pid] = true
+	} else {
+		s.guardSend(s.guard.remove(ev.pid))
+	}
 	s.checkLingering()
 	exit := evExited{pid: ev.pid, status: waitStatusOf(ev.status)}
 	if proc.matched == nil {
