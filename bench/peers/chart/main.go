@@ -124,6 +124,18 @@ func label(tool string) string {
 	return tool
 }
 
+// helper names the helper processes whose memory is stacked on a tool's bar
+// (its children that are not instances).
+func helper(tool string) string {
+	switch tool {
+	case "proctor":
+		return "guardian"
+	case "overmind":
+		return "tmux client"
+	}
+	return "helpers"
+}
+
 // Layout and colours.
 const (
 	width     = 1000
@@ -140,6 +152,7 @@ const (
 	ours      = "#0969da"
 	theirs    = "#8c959f"
 	extra     = "#9ec5f5" // proctor's guardian, stacked on its bar
+	extraPeer = "#d1d9e0" // a peer's helpers (overmind's tmux client)
 	bad       = "#cf222e"
 	good      = "#1a7f37"
 	fontStack = "DejaVu Sans, Helvetica, Arial, sans-serif"
@@ -172,7 +185,8 @@ func render(w *strings.Builder, res *results) {
 	n := len(res.tools)
 	panelH := titleH + n*(barH+barGap) + 8
 	factsH := titleH + 26 + n*(barH+barGap) + 8
-	height := margin + 100 + len(panels)*(panelH+panelGap) + factsH + 40 + margin
+	foot := footnotes(res)
+	height := margin + 100 + len(panels)*(panelH+panelGap) + factsH + 25 + 15*len(foot) + margin
 
 	fmt.Fprintf(w, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="%s" font-size="13">`+"\n",
 		width, height, width, height, fontStack)
@@ -197,16 +211,31 @@ func render(w *strings.Builder, res *results) {
 	}
 	drawFacts(w, res, y)
 	y += factsH + 14
-	foot := "bench/peers/run.sh, chart by go run ./bench/peers/chart. Peers installed from Debian, npm and the Go module proxy, default flags."
-	if len(res.skipped) > 0 {
-		var names []string
-		for _, s := range res.skipped {
-			names = append(names, label(strings.SplitN(s, "\t", 2)[0]))
-		}
-		foot += " Not installed here: " + strings.Join(names, ", ") + "."
+	for _, line := range foot {
+		fmt.Fprintf(w, `<text x="%d" y="%d" font-size="11" fill="%s">%s</text>`+"\n", margin, y, muted, esc(line))
+		y += 15
 	}
-	fmt.Fprintf(w, `<text x="%d" y="%d" font-size="11" fill="%s">%s</text>`+"\n", margin, y, muted, esc(foot))
 	w.WriteString("</svg>\n")
+}
+
+// footnotes are the lines under the chart: how it was made, what a tool's
+// numbers leave out, and the tools not measured, with the reason run.sh gave.
+func footnotes(res *results) []string {
+	foot := []string{"bench/peers/run.sh, chart by go run ./bench/peers/chart. Peers installed from Debian, npm and the Go module proxy, default flags."}
+	for _, t := range res.tools {
+		if t["tool"] == "overmind" {
+			foot = append(foot, "overmind runs the instances in a tmux server that is not its child: that server's memory and CPU are not counted (its tmux client is).")
+		}
+	}
+	for _, s := range res.skipped {
+		f := strings.SplitN(s, "\t", 3)
+		line := "Not measured: " + label(f[0])
+		if len(f) == 3 && f[2] != "" {
+			line += ": " + f[2]
+		}
+		foot = append(foot, line+".")
+	}
+	return foot
 }
 
 func buildPanels(res *results) []panel {
@@ -235,9 +264,9 @@ func buildPanels(res *results) []panel {
 	downInt.title = "Shutdown of " + instances + " on Ctrl-C (SIGINT to the tool's process group): the same"
 	downInt.note = "seconds"
 	mem.title = "Peak RSS of the tool with " + instances + " instances"
-	mem.note = "MiB; proctor's guardian process stacked, lighter"
+	mem.note = "MiB; helper processes stacked, lighter (proctor's guardian, overmind's tmux client)"
 	idle.title = "Idle " + m["idle_s"] + " s with " + instances + " instances: CPU time of the tool"
-	idle.note = "milliseconds (utime+stime, clock ticks)"
+	idle.note = "milliseconds (utime+stime, clock ticks), with its helper processes"
 
 	for _, t := range res.tools {
 		name := t["tool"]
@@ -271,7 +300,7 @@ func buildPanels(res *results) []panel {
 			r.text = fmt.Sprintf("%.1f MiB", r.value)
 			if h, ok := num(t["helpers_rss_kib"]); ok && h > 0 {
 				r.extra = h / 1024
-				r.text += fmt.Sprintf(" + %.1f MiB guardian", r.extra)
+				r.text += fmt.Sprintf(" + %.1f MiB %s", r.extra, helper(name))
 			}
 		}
 		mem.bars = append(mem.bars, r)
@@ -328,7 +357,11 @@ func drawPanel(w *strings.Builder, p panel, y int) {
 		end := left + bw
 		if b.extra > 0 {
 			ew := int(b.extra*scale + 0.5)
-			fmt.Fprintf(w, `<rect x="%d" y="%d" width="%d" height="%d" fill="%s"/>`+"\n", end, by, ew, barH, extra)
+			light := extraPeer
+			if b.tool == "proctor" {
+				light = extra
+			}
+			fmt.Fprintf(w, `<rect x="%d" y="%d" width="%d" height="%d" fill="%s"/>`+"\n", end, by, ew, barH, light)
 			end += ew
 		}
 		fmt.Fprintf(&labels, `<text x="%d" y="%d" fill="%s" font-weight="%s" %s>%s</text>`+"\n", end+6, by+barH-4, ink, weight, halo, esc(b.text))
