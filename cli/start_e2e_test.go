@@ -1070,9 +1070,13 @@ func TestStartSecondInterruptKillsAtOnce(t *testing.T) {
 // userSignals traps SIGUSR1 and SIGUSR2 in the instance's shell and in a
 // background subshell of the same process group; both wait in FIFO reads
 // (see termTrap), which the signals interrupt.
+// The shells wait in the wait builtin, not in read: a signal that comes
+// just before a blocking read(2) leaves its trap pending until the read
+// returns (never, here), where wait takes signals without that race; the
+// sleep, in the same group, is ended by the signal too.
 const userSignals = `trap 'echo got USR1' USR1; trap 'echo got USR2' USR2; ` +
-	`(trap 'echo sub got USR1' USR1; trap 'echo sub got USR2' USR2; mkfifo "$PS.sub"; echo sub ready; while :; do read x <> "$PS.sub"; done) & ` +
-	`mkfifo "$PS.fifo"; echo ready; while :; do read x <> "$PS.fifo"; done`
+	`(trap 'echo sub got USR1' USR1; trap 'echo sub got USR2' USR2; echo sub ready; while :; do sleep 1000 & wait $!; done) & ` +
+	`echo ready; while :; do sleep 1000 & wait $!; done`
 
 // TestStartUserSignals: SIGUSR1 and SIGUSR2 to proctor reach every process
 // of every instance's group, and do not stop anything.
