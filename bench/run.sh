@@ -450,7 +450,7 @@ table() {
 	if has words; then
 		local m r
 		m=$(median "${words_start_t[@]}") r=$(median "${words_ref_start_t[@]}")
-		echo "| startup, plain word list (bench/up/up.c): launch → 100th line out of proctor | $m s | $r s (bash \`&\` loop, \`/bin/sh -c "exec …"\` each) | — | — |"
+		echo "| startup, plain word list (bench/up/up.c): launch → 100th line out of proctor | $m s | $r s (bash \`&\` loop, \`/bin/sh -c \"exec …\"\` each) | — | — |"
 		echo "| startup, plain word list: proctor / bash loop | $(ratio "$m" "$r")× | — | ≤ 0.5× | $(verdict "$(ratio "$m" "$r")" 0.5) |"
 		m=$(median "${words_stop_t[@]}") r=$(median "${words_ref_stop_t[@]}")
 		echo "| shutdown, plain word list: SIGTERM → proctor exited / bash kill + wait | $m s / $r s = $(ratio "$m" "$r")× | — | — | — |"
