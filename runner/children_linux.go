@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"strconv"
 
@@ -10,29 +11,93 @@ import (
 	"github.com/proctor-run/proctor/internal/procenv"
 )
 
-// procChild is a process whose parent is proctor.
-type procChild struct {
-	pid, pgid int
-}
-
-// listChildren returns proctor's children as the kernel sees them, found by
-// reading /proc/PID/stat. It is used at shutdown to find descendants adopted
-// as a subreaper, which are not instances.
-func listChildren() []procChild {
-	self := os.Getpid()
-	names := procenv.PIDs()
-	var out []procChild
-	buf := make([]byte, 0, 512)
-	for _, pid := range names {
-		if pid == self {
-			continue
+// listChildren returns the pids of proctor's children as the kernel sees
+// them, running or not yet reaped. It is used at shutdown to find
+// descendants adopted as a subreaper, which are not instances, and to see
+// when only the guardian is left.
+//
+// Each thread's /proc/self/task/TID/children lists the children it forked
+// or was given as the subreaper: a read per thread (a handful), where a
+// scan of /proc reads the stat of every process on the machine (about 20 ms
+// of the shutdown of 100 instances, three scans, on a 2-vCPU VM). Like the
+// scan, it is a snapshot: a child forked or reaped meanwhile may be missed,
+// and the callers look again at the next exit. Kernels without
+// CONFIG_PROC_CHILDREN have no such file; the scan is kept for them.
+func listChildren() []int {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return scanChildren()
+	}
+	var out []int
+	buf := make([]byte, 4096)
+	for _, t := range tasks {
+		data, err := readAll("/proc/self/task/"+t.Name()+"/children", buf)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) && len(out) == 0 {
+				return scanChildren()
+			}
+			continue // the thread has exited
 		}
-		ppid, pgid, ok := readStat(pid, buf)
-		if ok && ppid == self {
-			out = append(out, procChild{pid: pid, pgid: pgid})
+		buf = data[:0]
+		for _, f := range bytes.Fields(data) {
+			if pid, err := strconv.Atoi(string(f)); err == nil {
+				out = append(out, pid)
+			}
 		}
 	}
 	return out
+}
+
+// readAll reads the file at path into buf, growing it as needed.
+func readAll(path string, buf []byte) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if err == unix.ENOENT {
+			return nil, os.ErrNotExist
+		}
+		return nil, err
+	}
+	defer unix.Close(fd)
+	buf = buf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return nil, err
+		case n == 0:
+			return buf, nil
+		}
+		buf = buf[:len(buf)+n]
+	}
+}
+
+// scanChildren finds proctor's children by reading /proc/PID/stat of every
+// process.
+func scanChildren() []int {
+	self := os.Getpid()
+	var out []int
+	buf := make([]byte, 0, 512)
+	for _, pid := range procenv.PIDs() {
+		if pid == self {
+			continue
+		}
+		ppid, _, ok := readStat(pid, buf)
+		if ok && ppid == self {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// processGroup returns the process group of pid.
+func processGroup(pid int) (int, bool) {
+	_, pgid, ok := readStat(pid, make([]byte, 0, 512))
+	return pgid, ok
 }
 
 // readStat returns the parent pid and process group of pid. It calls the

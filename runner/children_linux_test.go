@@ -1,7 +1,9 @@
 package runner
 
 import (
+	"os"
 	"os/exec"
+	"runtime"
 	"syscall"
 	"testing"
 
@@ -18,7 +20,54 @@ func TestListChildren(t *testing.T) {
 		cmd.Wait()
 	}()
 	pid := cmd.Process.Pid
-	assert.Contains(t, listChildren(), procChild{pid: pid, pgid: pid}, "the child started by the test, in its own group")
+	assert.Contains(t, listChildren(), pid, "the child started by the test")
+	assert.Contains(t, scanChildren(), pid, "the same, found by the scan of /proc")
+	pgid, ok := processGroup(pid)
+	assert.True(t, ok)
+	assert.Equal(t, pid, pgid, "the child leads its own group")
+	for _, c := range listChildren() {
+		ppid, _, ok := readStat(c, make([]byte, 0, 512))
+		if ok {
+			assert.Equal(t, os.Getpid(), ppid, "every pid listed is a child of the test")
+		}
+	}
+}
+
+// TestListChildrenOfAnotherThread: a child forked by a thread locked to it
+// (as the spawner's is) is listed by that thread's children file only.
+func TestListChildrenOfAnotherThread(t *testing.T) {
+	type result struct {
+		pid int
+		err error
+	}
+	started, release := make(chan result), make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		cmd := exec.Command("sleep", "60")
+		err := cmd.Start()
+		if err != nil {
+			started <- result{err: err}
+			return
+		}
+		started <- result{pid: cmd.Process.Pid}
+		<-release
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	r := <-started
+	require.NoError(t, r.err)
+	defer close(release)
+	assert.Contains(t, listChildren(), r.pid)
+}
+
+// BenchmarkScanChildren is one scan of /proc, as listChildren made it
+// before it read the threads' children files.
+func BenchmarkScanChildren(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		scanChildren()
+	}
 }
 
 // BenchmarkListChildren is one scan of /proc, as made at shutdown.

@@ -2,11 +2,9 @@
 
 package runner
 
-// procChild is a process whose parent is proctor.
-type procChild struct {
-	pid, pgid int
-}
-
 // listChildren finds no adopted descendants: without a subreaper there are
 // none to find.
-func listChildren() []procChild { return nil }
+func listChildren() []int { return nil }
+
+// processGroup is not needed without a subreaper.
+func processGroup(int) (int, bool) { return 0, false }

@@ -451,8 +451,8 @@ func (s *shell) finished() bool {
 
 // onlyGuardianLeft reports whether the guardian is proctor's only child.
 func (s *shell) onlyGuardianLeft() bool {
-	for _, c := range listChildren() {
-		if c.pid != s.guard.pid {
+	for _, pid := range listChildren() {
+		if pid != s.guard.pid {
 			return false
 		}
 	}
@@ -728,20 +728,24 @@ func waitStatusOf(ws syscall.WaitStatus) exitStatus {
 // instance (descendants adopted as a subreaper), and to its group, once per
 // signal. The guardian is not a stranger: it exits when told bye.
 func (s *shell) signalStrangers(sig syscall.Signal) {
-	for _, c := range listChildren() {
-		if _, ok := s.procs[c.pid]; ok || s.signalled[c.pid] == sig {
+	for _, pid := range listChildren() {
+		if _, ok := s.procs[pid]; ok || s.signalled[pid] == sig {
 			continue
 		}
-		if s.guard != nil && c.pid == s.guard.pid {
+		if s.guard != nil && pid == s.guard.pid {
 			continue
 		}
-		s.signalled[c.pid] = sig
-		if c.pgid == c.pid {
-			signalGroup(c.pid, sig)
+		pgid, ok := processGroup(pid)
+		if !ok {
+			continue // reaped meanwhile
+		}
+		s.signalled[pid] = sig
+		if pgid == pid {
+			signalGroup(pid, sig)
 		} else {
-			syscall.Kill(c.pid, sig)
+			syscall.Kill(pid, sig)
 			if sig == syscall.SIGTERM {
-				syscall.Kill(c.pid, syscall.SIGCONT)
+				syscall.Kill(pid, syscall.SIGCONT)
 			}
 		}
 	}
