@@ -316,7 +316,7 @@ install_overmind() {
 install_process_compose() {
 	go_install process-compose "$pc_mod" "$pc_ver" "$pc_sum"
 	[[ -z ${bin[process-compose]:-} ]] ||
-		version[process-compose]+="; $pc_asked was asked for, but the module proxy here serves no newer version (refused: v1.122.0, v1.110.0, v1.100.0, and v1.120.0's github.com/f1bonacc1/glippy v1.2.0)"
+		version[process-compose]+="; $pc_asked was asked for, but the module proxy here serves no newer version (refused: v1.122.0, v1.110.0, v1.100.0, and v1.120.0's github.com/f1bonacc1/glippy v1.2.0); each Procfile run as a process-compose.yaml of the same entries, its commands by bash -c (run.sh -h)"
 }
 
 install_proctor() {
