@@ -69,12 +69,15 @@ check_lines() {
 	}' "$1"
 }
 
-# tally_lines FILE: for any tool's format. Each output line loses its ANSI
-# sequences and a final \r; what follows the first "|" (and its spaces) is
-# the child's line, what stands just before it the instance name. The
+# tally_lines FILE [STYLE]: for any tool's format. Each output line loses
+# its ANSI sequences and a final \r; with STYLE bar (the default), what
+# follows the first "|" (and its spaces) is the child's line, what stands
+# just before it the instance name; with STYLE bracket (process-compose's
+# `[NAME<tab>] LINE`), a line that starts with "[" has the name up to the
+# first "] " (less its blanks) and the child's line after it. The
 # writers tag their lines w.1 to w.4 themselves and run as Procfile entries
-# w1 to w4, so a right name is w1 (goreman, hivemind) or w1.1 (foreman,
-# node-foreman, proctor). Prints one line of counts:
+# w1 to w4, so a right name is w1 (goreman, hivemind, process-compose) or
+# w1.1 (foreman, node-foreman, proctor). Prints one line of counts:
 #   intact not_whole split altered disordered misnamed
 # intact: writer lines seen whole, in order, after the right name, the first
 # time; not_whole: writer lines never seen whole (lost, split or altered);
@@ -84,13 +87,17 @@ check_lines() {
 # after a later line of their writer; misnamed: whole lines after the wrong
 # name.
 tally_lines() {
-	awk -v per="$lines_per_child" -v pad="$pad" '
+	awk -v per="$lines_per_child" -v pad="$pad" -v style="${2:-bar}" '
 	{
 		gsub(/\033\][^\007]*\007/, "")
 		gsub(/\033\[[0-9;?]*[A-Za-z]/, "")
 		sub(/\r$/, "")
-		i = index($0, "|")
-		if (i) {
+		if (style == "bracket") {
+			i = substr($0, 1, 1) == "[" ? index($0, "] ") : 0
+			if (i) {
+				name = substr($0, 2, i - 2); gsub(/[ \t]/, "", name); pl = substr($0, i + 2)
+			} else { pl = $0; name = "" }
+		} else if (i = index($0, "|")) {
 			pre = substr($0, 1, i - 1); pl = substr($0, i + 1)
 			sub(/^ +/, "", pl)
 			n = split(pre, f, " "); name = n ? f[n] : ""

@@ -33,10 +33,21 @@ Tools (-t, comma-separated; default all):
             directory, so that the tmux servers it leaves can be found and
             ended (tmux kill-server) after every measurement.
   process-compose
-            go install github.com/f1bonacc1/process-compose@v1.122.0. Where
-            the module proxy does not serve that version it is skipped, and
-            the table says so. Measuring it (it reads a process-compose.yaml,
-            not a Procfile) is not written yet: installed, it is skipped too.
+            go install github.com/f1bonacc1/process-compose@v1.85.0.
+            v1.122.0 was asked for, but the module proxy reached here (on
+            2026-12-07) refuses it (403), v1.110.0 and v1.100.0 too, and
+            v1.120.0 needs github.com/f1bonacc1/glippy v1.2.0, also refused:
+            v1.85.0 is the newest it serves. Where it cannot be installed
+            it is skipped, and the table says so. It reads a
+            process-compose.yaml, not a Procfile: each workload's Procfile
+            is turned into one (DIR/process-compose.yaml: a process per
+            entry, same name, same command, nothing else set, so no
+            restarts), run as `process-compose up -f DIR/process-compose.yaml
+            -t=false --no-server -L DIR/process-compose.log`: no TUI (the
+            lines of the processes on stdout, as `[NAME<tab>] LINE`), no
+            HTTP server (no port to collide), its own log in the run's work
+            directory, not /tmp. Its default shell is kept: it runs each
+            command with bash -c where the others use sh.
 A peer that cannot be installed is skipped, and the output says why. npm and
 go install put the peers under $PEERS_HOME (default
 ~/.cache/proctor-bench-peers), never into this module.
@@ -158,8 +169,12 @@ hivemind_mod=github.com/DarthSim/hivemind hivemind_ver=v1.1.0
 hivemind_sum=h1:om9ELlhZ07p+yZ+OzYzaXd5RYw/j+X7UwgWyNLpOcBY=
 overmind_mod=github.com/DarthSim/overmind/v2 overmind_ver=v2.5.1
 overmind_sum=h1:egwGmQSV1A+KvfKn/hzj9XjWb4qGQ0CSzbcX2g/pRM0=
-pc_mod=github.com/f1bonacc1/process-compose pc_ver=v1.122.0
-pc_sum=h1:/AEQFd8wPNOO58ouvm15yKwq1+XxERQwzUo6Q+KH6Jw=
+# v1.122.0 was asked for; the module proxy reached here (2026-12-07)
+# refuses its zip (403), v1.110.0's and v1.100.0's too, and the version
+# list; v1.120.0 needs github.com/f1bonacc1/glippy v1.2.0, also refused.
+# v1.85.0 is the newest it was found to serve.
+pc_mod=github.com/f1bonacc1/process-compose pc_ver=v1.85.0 pc_asked=v1.122.0
+pc_sum=h1:qCPqs/wfIXdklhmxoRnf3foH3XmC+YMrhzjf5uGjqo4=
 nf_ver=3.0.1
 
 declare -A bin=() version=() skipped=()
@@ -300,10 +315,8 @@ install_overmind() {
 
 install_process_compose() {
 	go_install process-compose "$pc_mod" "$pc_ver" "$pc_sum"
-	if [[ -n ${bin[process-compose]:-} ]]; then
-		unset 'bin[process-compose]'
-		skipped[process-compose]="installed, but its process-compose.yaml workloads are not written yet"
-	fi
+	[[ -z ${bin[process-compose]:-} ]] ||
+		version[process-compose]+="; $pc_asked was asked for, but the module proxy here serves no newer version (refused: v1.122.0, v1.110.0, v1.100.0, and v1.120.0's github.com/f1bonacc1/glippy v1.2.0); each Procfile run as a process-compose.yaml of the same entries, its commands by bash -c (run.sh -h)"
 }
 
 install_proctor() {
@@ -364,7 +377,25 @@ tool_cmd() {
 	hivemind) tool_argv=("${bin[hivemind]}" -p "$port_base" "$p") ;;
 	# Its tmux servers' sockets under the work directory (see -h).
 	overmind) tool_argv=(env TMUX_TMPDIR="$work/tmux" "${bin[overmind]}" start -f "$p" -p "$port_base") ;;
+	# The Procfile as a process-compose.yaml beside it (see -h).
+	process-compose)
+		local d=${p%/*}
+		pc_yaml "$p" >"$d/process-compose.yaml"
+		tool_argv=("${bin[process-compose]}" up -f "$d/process-compose.yaml" -t=false --no-server -L "$d/process-compose.log")
+		;;
 	esac
+}
+
+# pc_yaml PROCFILE: the process-compose.yaml of the Procfile's entries: one
+# process per entry, same name, the command as a YAML single-quoted scalar
+# (every ' doubled, nothing else escaped).
+pc_yaml() {
+	echo 'processes:'
+	awk '{
+		i = index($0, ":"); name = substr($0, 1, i - 1); cmd = substr($0, i + 1)
+		sub(/^[ \t]+/, "", cmd); gsub(/\047/, "\047\047", cmd)
+		printf "  %s:\n    command: \047%s\047\n", name, cmd
+	}' "$1"
 }
 
 # end_tmux: ends the tmux servers overmind started (with TMUX_TMPDIR under
@@ -389,9 +420,14 @@ tmux_after() {
 	((n == 0)) || note "$1: $n tmux servers still running after the measurement (ended)"
 }
 
-# up_re: the end of a tool's prefix, before the child's line: "|", then
-# spaces and colour sequences (goreman resets the colour after the "| ").
-up_re=$'\\|( |\e\\[[0-9;]*m)*'
+# up_re TOOL: sets re to the end of the tool's prefix, before the child's
+# line: "|", then spaces and colour sequences (goreman resets the colour
+# after the "| "); for process-compose "] ", after "[NAME<tab>".
+up_re() {
+	if [[ $1 == process-compose ]]; then re='\] '; else re=$'\\|( |\e\\[[0-9;]*m)*'; fi
+}
+# prefix_style TOOL: how lib.sh tally_lines finds the tool's prefix.
+prefix_style() { if [[ $1 == process-compose ]]; then echo bracket; else echo bar; fi; }
 
 # start_tool TOOL DIR OUT: starts the tool on DIR/Procfile in DIR, its
 # stdout and stderr into OUT, stdin from /dev/null, in a process group of
@@ -534,7 +570,7 @@ tp_once() {
 		record "$tool" tp_failed "$r" 1
 		return
 	fi
-	read -r c < <(tally_lines "$d/out")
+	read -r c < <(tally_lines "$d/out" "$(prefix_style "$tool")")
 	local v
 	read -r -a v <<<"$c"
 	record "$tool" tp_s "$r" "$(sub "$t0" "$t1")"
@@ -575,7 +611,7 @@ sum_of() { awk '{ s += $1 } END { print s + 0 }'; }
 # docker stop send it); SIGNAL INT: startup, then Ctrl-C (SIGINT to the
 # tool's process group, as a terminal sends it).
 stack_once() {
-	local tool=$1 r=$2 sig=$3 d=$work/stack-$1 pid t0 t1 t2 n hs h left k
+	local tool=$1 r=$2 sig=$3 d=$work/stack-$1 pid t0 t1 t2 n hs h left k re
 	rm -rf "$d"
 	mkdir -p "$d"
 	new_mark
@@ -584,7 +620,8 @@ stack_once() {
 	start_tool "$tool" "$d" "$d/out.fifo"
 	pid=$fpid t0=$fstart
 	tee -p "$d/out" <"$d/out.fifo" >"$d/tee.fifo" &
-	n=$(timeout 120 grep -m "$count" -c -E "$up_re"'up s[0-9]' <"$d/tee.fifo" || true)
+	up_re "$tool"
+	n=$(timeout 120 grep -m "$count" -c -E "$re"'up s[0-9]' <"$d/tee.fifo" || true)
 	t1=$(now)
 	if [[ $n != "$count" ]]; then
 		note "$tool: only ${n:-0} of $count instances printed (run $r): $(tail -3 "$d/out")"
@@ -696,7 +733,7 @@ wait_output() {
 }
 
 fact_ctrl_c() {
-	local tool=$1 d=$work/ctrlc-$1 m1 m2 m3 rc a b c all
+	local tool=$1 d=$work/ctrlc-$1 m1 m2 m3 rc a b c all re
 	rm -rf "$d"
 	mkdir -p "$d"
 	new_mark
@@ -710,7 +747,8 @@ fact_ctrl_c() {
 		echo "web: echo up; exec sleep $m3"
 	} >"$d/Procfile"
 	start_tool "$tool" "$d" "$d/out"
-	if ! wait_output "$d/out" 'forked' 30 || ! wait_output "$d/out" "$up_re"up 30; then
+	up_re "$tool"
+	if ! wait_output "$d/out" 'forked' 30 || ! wait_output "$d/out" "$re"up 30; then
 		note "$tool: Ctrl-C fact: the stack did not start: $(tail -3 "$d/out")"
 	fi
 	sleep 1
