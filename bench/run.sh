@@ -30,7 +30,9 @@ date.
               (shutdown). The same 100 run by a bash loop (fork, exec, one
               shared pipe, kill, wait) give the reference. The command is
               shell syntax (`echo "up $PS"; exec sleep 1000`): proctor runs
-              /bin/sh for it, as the loop does.
+              /bin/sh for it, as the loop does. With Go, bench/spawnfloor
+              (fork and exec of the same 100, nothing else) gives the
+              floor of that startup.
   words       the same startup and shutdown with the usual kind of
               Procfile command, a plain word list: 100 instances of
               bench/up/up.c (built with cc), which prints one line and
@@ -125,6 +127,11 @@ if [[ -z $proctor ]]; then
 	fi
 fi
 [[ -x $proctor ]] || die "$proctor is not executable"
+spawnfloor=
+if command -v go >/dev/null && [[ -f $here/../go.mod ]]; then
+	(cd "$here/.." && CGO_ENABLED=0 go build -o "$work/spawnfloor" ./bench/spawnfloor) || die "go build ./bench/spawnfloor failed"
+	spawnfloor=$work/spawnfloor
+fi
 build="dynamically linked"
 if ! grep -q 'ld-linux\|/lib64/ld-' <(head -c 4096 "$proctor" | tr -c '[:print:]' '\n'); then
 	build="statically linked"
@@ -245,6 +252,25 @@ stack_once() {
 	grep -q 'sending SIGTERM to all processes' "$d/out" || die "no shutdown line in proctor's output"
 }
 
+# floor_stack_once: the same 100 started by bench/spawnfloor, a Go program
+# that only forks and executes them (no pipes, no output of its own): the
+# floor of proctor's startup with this command.
+floor_stack_once() {
+	local d=$work/floor pid t0 t1 n
+	rm -rf "$d"
+	mkdir -p "$d"
+	mkfifo "$d/out.fifo"
+	t0=$(now)
+	"$spawnfloor" "$stack_cmd" >"$d/out.fifo" &
+	pid=$!
+	n=$(grep -m 100 -c -F 'up s.' <"$d/out.fifo" || true)
+	t1=$(now)
+	[[ $n == 100 ]] || die "spawnfloor: only $n instances printed"
+	floor_start_t+=("$(sub "$t0" "$t1")")
+	kill -TERM "$pid"
+	wait "$pid" || true
+}
+
 # ref_once CMD STARTS STOPS: the same 100 run by a bash subshell, about the
 # least a supervisor does (fork, exec, one pipe shared by all, kill, wait):
 # the reference for startup and shutdown on this machine. Each runs
@@ -358,6 +384,7 @@ floor_t=() proctor_t=() floor_cpu=() proctor_cpu=() proctor_maxrss=()
 start_t=() start_cpu=() stop_t=() idle_ms=() idle_run_ms=() idle_wakeups=()
 hwm=() rss=() ghwm=() grss=() ref_start_t=() ref_stop_t=()
 words_start_t=() words_stop_t=() words_ref_start_t=() words_ref_stop_t=()
+floor_start_t=()
 ready_ms=() ready_run_ms=() ready_wakeups=()
 big_hwm= long_idle=
 intact=yes
@@ -374,6 +401,7 @@ if has stack; then
 	echo "bench: 100 instances, $runs x (bash reference; proctor: startup, idle ${idle} s, memory, shutdown)" >&2
 	for ((i = 0; i < runs; i++)); do
 		ref_once "$stack_cmd" ref_start_t ref_stop_t
+		[[ -z $spawnfloor ]] || floor_stack_once
 		stack_once
 	done
 	if [[ -n $long ]]; then
@@ -428,6 +456,11 @@ table() {
 		m=$(median "${start_t[@]}")
 		echo "| startup: launch → 100th instance's line out of proctor | $m s | $(median "${ref_start_t[@]}") s (bash \`&\` loop) | ≤ 0.10 s | $(verdict "$m" 0.10) |"
 		echo "| startup: proctor / bash loop (a shell command: /bin/sh in both) | $(ratio "$m" "$(median "${ref_start_t[@]}")")× | — | — | — |"
+		if [[ -n $spawnfloor ]]; then
+			local f
+			f=$(median "${floor_start_t[@]}")
+			echo "| startup: bench/spawnfloor (fork and exec only) / bash loop, the floor of the row above | $(ratio "$f" "$(median "${ref_start_t[@]}")")× ($f s) | — | — | — |"
+		fi
 		echo "| startup: proctor's own CPU (utime+stime) until then | $(median "${start_cpu[@]}") ms | — | — | — |"
 		m=$(median "${stop_t[@]}")
 		echo "| shutdown: SIGTERM → proctor exited, 100 instances | $m s | $(median "${ref_stop_t[@]}") s (bash kill + wait) | ≤ 0.03 s | $(verdict "$m" 0.03) |"
