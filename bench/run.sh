@@ -3,7 +3,8 @@
 #
 # Needs bash 5 (for $EPOCHREALTIME), awk, GNU coreutils (seq, tee, head,
 # tr, mkfifo), grep and /usr/bin/time (Debian/Ubuntu: apt-get install
-# time). Run it from a clone (it builds proctor with `go build` when Go is
+# time), a C compiler (cc) for the words part and perl for the ready part.
+# Run it from a clone (it builds proctor with `go build` when Go is
 # installed and no binary is given) or point it at a binary with -p. -h
 # tells the rest.
 set -euo pipefail

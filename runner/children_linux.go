@@ -102,7 +102,7 @@ func processGroup(pid int) (int, bool) {
 
 // readStat returns the parent pid and process group of pid. It calls the
 // system directly (open, read, close): it runs once per process on the
-// machine each time listChildren scans, and os.Open would add an fstat and
+// machine each time scanChildren runs, and os.Open would add an fstat and
 // a File with its cleanup for each.
 func readStat(pid int, buf []byte) (ppid, pgid int, ok bool) {
 	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
