@@ -206,30 +206,40 @@ idle_window() {
 		'BEGIN { printf "%g %.3f %d\n", c1 - c0, (r1 - r0) / 1e6, w1 - w0 }'
 }
 
-# stack_once [SETTLE]: one stack of 100; SETTLE seconds before the idle
-# window (default 2: the first probes, the last lines).
-stack_once() {
-	local settle=${1:-2} d=$work/stack pid t0 t1 n g idle_out
+# start_100 DIR CMD: starts proctor in a new DIR on a Procfile of CMD run
+# 100 times, its output copied into DIR/out, and returns once the 100th
+# instance's line is out; sets started_pid and started_in (seconds).
+start_100() {
+	local d=$1 t0 t1 n
 	rm -rf "$d"
 	mkdir -p "$d"
-	printf 's: %s\n' "$stack_cmd" >"$d/Procfile"
+	printf 's: %s\n' "$2" >"$d/Procfile"
 	mkfifo "$d/out.fifo" "$d/tee.fifo"
 	t0=$(now)
 	"$proctor" start -f "$d/Procfile" -m s=100 -p "$port_base" --no-color >"$d/out.fifo" 2>"$d/err" &
-	pid=$!
+	started_pid=$!
 	tee -p "$d/out" <"$d/out.fifo" >"$d/tee.fifo" &
 	# grep handles each read at once and exits at the 100th child line;
 	# tee goes on copying proctor's output into a file.
 	n=$(grep -m 100 -c -F '| up s.' <"$d/tee.fifo" || true)
 	t1=$(now)
-	[[ $n == 100 ]] || die "only $n instances printed; proctor stderr: $(cat "$d/err")"
+	[[ $n == 100 ]] || die "$2: only $n instances printed; proctor stderr: $(cat "$d/err")"
+	started_in=$(sub "$t0" "$t1")
+}
+
+# stack_once [SETTLE]: one stack of 100; SETTLE seconds before the idle
+# window (default 2: the first probes, the last lines).
+stack_once() {
+	local settle=${1:-2} d=$work/stack pid t0 t1 g idle_out
+	start_100 "$d" "$stack_cmd"
+	pid=$started_pid
 	local cpu_start
 	cpu_start=$(cpu_ms "$pid")
 
 	sleep "$settle"
 	idle_out=$(idle_window "$pid" "$idle")
 	if [[ $settle == 2 ]]; then
-		start_t+=("$(sub "$t0" "$t1")")
+		start_t+=("$started_in")
 		start_cpu+=("$cpu_start")
 		read -r a b c <<<"$idle_out"
 		idle_ms+=("$a") idle_run_ms+=("$b") idle_wakeups+=("$c")
@@ -307,19 +317,10 @@ ref_once() {
 # words_once: 100 instances of bench/up/up.c, a command without shell
 # syntax: startup and shutdown as in stack_once.
 words_once() {
-	local d=$work/words pid t0 t1 n
-	rm -rf "$d"
-	mkdir -p "$d"
-	printf 's: %s\n' "$up" >"$d/Procfile"
-	mkfifo "$d/out.fifo" "$d/tee.fifo"
-	t0=$(now)
-	"$proctor" start -f "$d/Procfile" -m s=100 -p "$port_base" --no-color >"$d/out.fifo" 2>"$d/err" &
-	pid=$!
-	tee -p "$d/out" <"$d/out.fifo" >"$d/tee.fifo" &
-	n=$(grep -m 100 -c -F '| up s.' <"$d/tee.fifo" || true)
-	t1=$(now)
-	[[ $n == 100 ]] || die "words: only $n instances printed; proctor stderr: $(cat "$d/err")"
-	words_start_t+=("$(sub "$t0" "$t1")")
+	local d=$work/words pid t0 t1
+	start_100 "$d" "$up"
+	pid=$started_pid
+	words_start_t+=("$started_in")
 	sleep 1
 	t0=$(now)
 	kill -TERM "$pid"
