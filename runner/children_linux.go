@@ -29,16 +29,14 @@ func listChildren() []int {
 		return scanChildren()
 	}
 	var out []int
-	buf := make([]byte, 4096)
 	for _, t := range tasks {
-		data, err := readAll("/proc/self/task/"+t.Name()+"/children", buf)
+		data, err := os.ReadFile("/proc/self/task/" + t.Name() + "/children")
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) && len(out) == 0 {
 				return scanChildren()
 			}
 			continue // the thread has exited
 		}
-		buf = data[:0]
 		for _, f := range bytes.Fields(data) {
 			if pid, err := strconv.Atoi(string(f)); err == nil {
 				out = append(out, pid)
@@ -46,34 +44,6 @@ func listChildren() []int {
 		}
 	}
 	return out
-}
-
-// readAll reads the file at path into buf, growing it as needed.
-func readAll(path string, buf []byte) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		if err == unix.ENOENT {
-			return nil, os.ErrNotExist
-		}
-		return nil, err
-	}
-	defer unix.Close(fd)
-	buf = buf[:0]
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err != nil:
-			return nil, err
-		case n == 0:
-			return buf, nil
-		}
-		buf = buf[:len(buf)+n]
-	}
 }
 
 // scanChildren finds proctor's children by reading /proc/PID/stat of every
