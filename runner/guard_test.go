@@ -3,6 +3,8 @@ package runner
 import (
 	"bytes"
 	"errors"
+	"io"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -139,4 +141,25 @@ func TestGuardianSparesOnBye(t *testing.T) {
 	pgid := cmd.Process.Pid
 	runGuardian(t, time.Second, "+"+strconv.Itoa(pgid)+"\nbye\n")
 	assert.True(t, groupAlive(pgid), "bye: proctor shut down itself; nothing is stopped")
+}
+
+// TestGuardianCloseSendsOnlyBye: the events still queued at a normal
+// shutdown (the removals of the groups that ended last) are not written
+// before "bye"; what was flushed before stays written.
+func TestGuardianCloseSendsOnlyBye(t *testing.T) {
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	defer r.Close()
+	g := &guardian{w: w}
+	require.NoError(t, g.token("tok"))
+	require.NoError(t, g.add(100))
+	require.NoError(t, g.flush())
+	require.NoError(t, g.remove(100))
+	require.NoError(t, g.add(200))
+	require.True(t, g.queued())
+	g.close()
+	assert.Nil(t, g.w, "closed")
+	got, err := io.ReadAll(r) // the write end is closed: EOF after what was written
+	require.NoError(t, err)
+	assert.Equal(t, "=tok\n+100\nbye\n", string(got))
 }
