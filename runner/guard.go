@@ -164,6 +164,10 @@ const guardWriteTimeout = time.Second
 // guardFlushAt is how many queued bytes make send write at once.
 const guardFlushAt = 4096
 
+// guardShutdownWait is how long the guardian's events wait once proctor is
+// shutting down (see shell.loop).
+const guardShutdownWait = 20 * time.Millisecond
+
 // send queues one event, and writes the queue once it is long.
 func (g *guardian) send(event string) error {
 	if g == nil || g.w == nil {

@@ -261,6 +261,7 @@ type shell struct {
 	done         chan struct{}     // closed when the loop ends
 
 	guard        *guardian
+	guardDue     <-chan time.Time       // while shutting down: when the guardian's queued events are written
 	guardToken   string                 // in every instance's environment; see guardScript
 	lingering    map[int]bool           // groups whose leader exited but members remain
 	signalled    map[int]syscall.Signal // adopted descendants signalled at shutdown
@@ -389,6 +390,7 @@ func (sig stopSignal) sys() syscall.Signal {
 func (s *shell) loop(ctx context.Context) {
 	failed := s.out.Failed()
 	stop := ctx.Done()
+	var guardTimer *time.Timer // armed by a shutdown; see guardDue
 	for !s.finished() {
 		// Exits come first. Each start waits for a fork and an exec, which
 		// take tens of milliseconds on a loaded machine, and select picks
@@ -409,7 +411,26 @@ func (s *shell) loop(ctx context.Context) {
 				continue
 			default:
 			}
-			s.guardSend(s.guard.flush())
+			switch {
+			case !s.m.ShuttingDown():
+				s.guardSend(s.guard.flush())
+			case s.guardDue == nil:
+				// Shutting down, the events are the removals of groups
+				// that ended, one after another. The guardian's shell
+				// reads its pipe a byte at a time: written as they come,
+				// 100 removals cost it 700 reads on the other core
+				// while the instances exit, and most are moot once
+				// proctor says bye. They wait guardShutdownWait instead,
+				// as long as a group that ended stays listed should
+				// proctor be killed meanwhile.
+				if guardTimer == nil {
+					guardTimer = time.NewTimer(guardShutdownWait)
+					defer guardTimer.Stop()
+				} else {
+					guardTimer.Reset(guardShutdownWait)
+				}
+				s.guardDue = guardTimer.C
+			}
 		}
 		select {
 		case ev := <-s.reaper.events:
@@ -426,6 +447,9 @@ func (s *shell) loop(ctx context.Context) {
 			s.endProbe(result)
 		case req := <-s.requests:
 			req(s)
+		case <-s.guardDue:
+			s.guardDue = nil
+			s.guardSend(s.guard.flush())
 		case <-stop:
 			stop = nil
 			s.handle(evShutdown{})
