@@ -147,8 +147,9 @@ func groupAlive(pgid int) bool {
 
 // guardian is proctor's end of the pipe to the guardian process. Events are
 // queued and written together by flush, which the supervisor calls when it
-// has no event waiting: a start of 100 instances, or their exits at
-// shutdown, wake the guardian once rather than 100 times. What is still
+// has no event waiting (while shutting down, guardShutdownWait later): a
+// start of 100 instances, or their exits at shutdown, wake the guardian once
+// rather than 100 times. What is still
 // queued when proctor is killed is covered by the token: the guardian also
 // stops every process that carries it.
 type guardian struct {
