@@ -149,9 +149,9 @@ func groupAlive(pgid int) bool {
 // queued and written together by flush, which the supervisor calls when it
 // has no event waiting (while shutting down, guardShutdownWait later): a
 // start of 100 instances, or their exits at shutdown, wake the guardian once
-// rather than 100 times. What is still
-// queued when proctor is killed is covered by the token: the guardian also
-// stops every process that carries it.
+// rather than 100 times. What is still queued when proctor is killed is
+// covered by the token: the guardian also stops every process that carries
+// it.
 type guardian struct {
 	pid     int
 	w       *os.File
