@@ -6,12 +6,14 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/proctor-run/proctor/output"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -162,4 +164,46 @@ func TestGuardianCloseSendsOnlyBye(t *testing.T) {
 	got, err := io.ReadAll(r) // the write end is closed: EOF after what was written
 	require.NoError(t, err)
 	assert.Equal(t, "=tok\n+100\nbye\n", string(got))
+}
+
+// TestGuardianGetsTokenBeforeInstances: startGuardian writes the run's token
+// to the guardian at once, not with the first batch of events, which waits
+// until the supervisor is idle, after the first instances have started: a
+// kill -9 of proctor in between would find a guardian that knows nothing.
+func TestGuardianGetsTokenBeforeInstances(t *testing.T) {
+	got := filepath.Join(t.TempDir(), "got")
+	out := output.New(io.Discard, output.Options{})
+	defer out.Close()
+	s := newShell(Options{
+		Output:   out,
+		Guardian: []string{"/bin/sh", "-c", `exec cat >"$1"`, "guardian", got},
+	}, nil)
+	var err error
+	s.devNull, err = os.Open(os.DevNull)
+	require.NoError(t, err)
+	defer s.devNull.Close()
+	s.spawner = startSpawner()
+	defer s.spawner.stop()
+	s.startGuardian()
+	require.NotNil(t, s.guard, "guardian started")
+	pid := s.guard.pid
+	defer func() {
+		s.guard.close() // cat reads end of file and exits
+		var ws syscall.WaitStatus
+		_, err := syscall.Wait4(pid, &ws, 0, nil)
+		assert.NoError(t, err)
+	}()
+	want := "=" + s.guardToken + "\n"
+	// The supervisor's loop never runs here, so nothing else flushes.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, _ := os.ReadFile(got)
+		if string(b) == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the guardian read %q, want %q before any instance starts", b, want)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a file another process writes
+	}
 }
