@@ -89,7 +89,9 @@ const (
 	// about 7,300 to 3,000 and the CPU of everything by 5-10%
 	// (bench/run.sh -s throughput). The pipe holds fastPipe,
 	// about 10 ms of output of a child writing 100 MB/s, so the child does
-	// not block; a line waits at most this long.
+	// not block; a line waits at most this long, so it may come out after
+	// a later line of the child's other stream, or after the line saying
+	// that the child exited.
 	gatherWait = time.Millisecond
 
 	// subCloseWait is how long Close waits for subscribers once the main

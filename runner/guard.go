@@ -156,6 +156,7 @@ type guardian struct {
 	pid     int
 	w       *os.File
 	pending []byte // events not written yet, one per line
+	urgent  bool   // pending holds the token or an added group: no shutdown wait
 }
 
 // guardWriteTimeout bounds a write to the guardian, so that a stuck guardian
@@ -165,8 +166,11 @@ const guardWriteTimeout = time.Second
 // guardFlushAt is how many queued bytes make send write at once.
 const guardFlushAt = 4096
 
-// guardShutdownWait is how long the guardian's events wait once proctor is
-// shutting down (see shell.loop).
+// guardShutdownWait is how long the guardian's removals wait once proctor is
+// shutting down (see shell.loop). Should proctor be killed meanwhile, the
+// guardian signals those groups, which are empty: only the reuse of their
+// ids within this time would make one a stranger's, and pids are not
+// reused that fast.
 const guardShutdownWait = 20 * time.Millisecond
 
 // send queues one event, and writes the queue once it is long.
@@ -191,7 +195,7 @@ func (g *guardian) flush() error {
 	}
 	g.w.SetWriteDeadline(time.Now().Add(guardWriteTimeout))
 	_, err := g.w.Write(g.pending)
-	g.pending = g.pending[:0]
+	g.pending, g.urgent = g.pending[:0], false
 	if err != nil {
 		g.w.Close()
 		g.w = nil
@@ -199,9 +203,23 @@ func (g *guardian) flush() error {
 	return err
 }
 
-func (g *guardian) token(token string) error { return g.send(string(guardToken) + token) }
-func (g *guardian) add(pgid int) error       { return g.send(string(guardAdd) + strconv.Itoa(pgid)) }
+func (g *guardian) token(token string) error { return g.sendUrgent(string(guardToken) + token) }
+func (g *guardian) add(pgid int) error       { return g.sendUrgent(string(guardAdd) + strconv.Itoa(pgid)) }
 func (g *guardian) remove(pgid int) error    { return g.send(string(guardRemove) + strconv.Itoa(pgid)) }
+
+// sendUrgent queues an event that must not wait for a shutdown: a group the
+// guardian does not know of is one it cannot stop (on macOS, or where no
+// token reaches it).
+func (g *guardian) sendUrgent(event string) error {
+	if g != nil && g.w != nil {
+		g.urgent = true
+	}
+	return g.send(event)
+}
+
+// deferrable reports whether the queued events may wait while proctor
+// shuts down: only removals of groups that ended are queued.
+func (g *guardian) deferrable() bool { return g != nil && !g.urgent }
 
 // close tells the guardian that proctor shut down normally. Events still
 // queued are dropped: after "bye" the guardian stops nothing, so they would
@@ -212,7 +230,7 @@ func (g *guardian) close() {
 	if g == nil || g.w == nil {
 		return
 	}
-	g.pending = g.pending[:0]
+	g.pending, g.urgent = g.pending[:0], false
 	if g.send(guardBye) == nil {
 		g.flush()
 	}

@@ -207,3 +207,23 @@ func TestGuardianGetsTokenBeforeInstances(t *testing.T) {
 		time.Sleep(5 * time.Millisecond) // polling a file another process writes
 	}
 }
+
+// TestGuardianOnlyRemovalsWait: while shutting down, the loop lets queued
+// removals wait (deferrable), never a token or an added group, which the
+// guardian needs at once to stop that group should proctor be killed.
+func TestGuardianOnlyRemovalsWait(t *testing.T) {
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	defer r.Close()
+	defer w.Close()
+	g := &guardian{w: w}
+	require.NoError(t, g.remove(100))
+	assert.True(t, g.deferrable(), "removals only")
+	require.NoError(t, g.add(200))
+	assert.False(t, g.deferrable(), "an added group is queued")
+	require.NoError(t, g.flush())
+	assert.True(t, g.deferrable(), "nothing queued")
+	require.NoError(t, g.token("tok"))
+	assert.False(t, g.deferrable(), "the token is queued")
+	assert.False(t, (*guardian)(nil).deferrable(), "no guardian: nothing to wait for")
+}

@@ -412,11 +412,12 @@ func (s *shell) loop(ctx context.Context) {
 			default:
 			}
 			switch {
-			case !s.m.ShuttingDown():
+			case !s.m.ShuttingDown() || !s.guard.deferrable():
 				s.guardSend(s.guard.flush())
 			case s.guardDue == nil:
 				// Shutting down, the events are the removals of groups
-				// that ended, one after another. The guardian's shell
+				// that ended, one after another (an added group is
+				// written at once, above). The guardian's shell
 				// reads its pipe a byte at a time: written as they come,
 				// 100 removals cost it 700 reads on the other core
 				// while the instances exit, and most are moot once
