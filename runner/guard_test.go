@@ -171,12 +171,13 @@ func TestGuardianCloseSendsOnlyBye(t *testing.T) {
 // until the supervisor is idle, after the first instances have started: a
 // kill -9 of proctor in between would find a guardian that knows nothing.
 func TestGuardianGetsTokenBeforeInstances(t *testing.T) {
-	got := filepath.Join(t.TempDir(), "got")
+	fifo := filepath.Join(t.TempDir(), "got")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
 	out := output.New(io.Discard, output.Options{})
 	defer out.Close()
 	s := newShell(Options{
 		Output:   out,
-		Guardian: []string{"/bin/sh", "-c", `exec cat >"$1"`, "guardian", got},
+		Guardian: []string{"/bin/sh", "-c", `exec cat >"$1"`, "guardian", fifo},
 	}, nil)
 	var err error
 	s.devNull, err = os.Open(os.DevNull)
@@ -193,19 +194,17 @@ func TestGuardianGetsTokenBeforeInstances(t *testing.T) {
 		_, err := syscall.Wait4(pid, &ws, 0, nil)
 		assert.NoError(t, err)
 	}()
+	// What the guardian reads comes out of the FIFO as it reads it. The
+	// supervisor's loop never runs here, so nothing else flushes.
+	r, err := os.Open(fifo) // returns once cat has opened the other end
+	require.NoError(t, err)
+	defer r.Close()
+	require.NoError(t, r.SetReadDeadline(time.Now().Add(10*time.Second)))
 	want := "=" + s.guardToken + "\n"
-	// The supervisor's loop never runs here, so nothing else flushes.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		b, _ := os.ReadFile(got)
-		if string(b) == want {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the guardian read %q, want %q before any instance starts", b, want)
-		}
-		time.Sleep(5 * time.Millisecond) // polling a file another process writes
-	}
+	got := make([]byte, len(want))
+	_, err = io.ReadFull(r, got)
+	require.NoError(t, err, "the guardian got no token before any instance starts")
+	assert.Equal(t, want, string(got))
 }
 
 // TestGuardianOnlyRemovalsWait: while shutting down, the loop lets queued
