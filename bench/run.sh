@@ -227,10 +227,21 @@ start_100() {
 	started_in=$(sub "$t0" "$t1")
 }
 
+# stop_timed PID: SIGTERM to PID, a job of this shell, and waits for it;
+# sets stopped_in (seconds from the signal to its end).
+stop_timed() {
+	local t0 t1
+	t0=$(now)
+	kill -TERM "$1"
+	wait "$1" || true
+	t1=$(now)
+	stopped_in=$(sub "$t0" "$t1")
+}
+
 # stack_once [SETTLE]: one stack of 100; SETTLE seconds before the idle
 # window (default 2: the first probes, the last lines).
 stack_once() {
-	local settle=${1:-2} d=$work/stack pid t0 t1 g idle_out
+	local settle=${1:-2} d=$work/stack pid g idle_out
 	start_100 "$d" "$stack_cmd"
 	pid=$started_pid
 	local cpu_start
@@ -254,11 +265,8 @@ stack_once() {
 		long_idle=$idle_out
 	fi
 
-	t0=$(now)
-	kill -TERM "$pid"
-	wait "$pid" || true
-	t1=$(now)
-	[[ $settle == 2 ]] && stop_t+=("$(sub "$t0" "$t1")")
+	stop_timed "$pid"
+	[[ $settle == 2 ]] && stop_t+=("$stopped_in")
 	wait || true # tee
 	grep -q 'sending SIGTERM to all processes' "$d/out" || die "no shutdown line in proctor's output"
 }
@@ -305,11 +313,8 @@ ref_once() {
 	[[ $n == 100 ]] || die "reference: only $n instances printed"
 	starts+=("$(sub "$t0" "$t1")")
 	sleep 1
-	t0=$(now)
-	kill -TERM "$pid"
-	wait "$pid" || true
-	t1=$(now)
-	stops+=("$(sub "$t0" "$t1")")
+	stop_timed "$pid"
+	stops+=("$stopped_in")
 }
 
 # ------------------------------------------------------ a plain word list
@@ -317,16 +322,13 @@ ref_once() {
 # words_once: 100 instances of bench/up/up.c, a command without shell
 # syntax: startup and shutdown as in stack_once.
 words_once() {
-	local d=$work/words pid t0 t1
+	local d=$work/words pid
 	start_100 "$d" "$up"
 	pid=$started_pid
 	words_start_t+=("$started_in")
 	sleep 1
-	t0=$(now)
-	kill -TERM "$pid"
-	wait "$pid" || true
-	t1=$(now)
-	words_stop_t+=("$(sub "$t0" "$t1")")
+	stop_timed "$pid"
+	words_stop_t+=("$stopped_in")
 	wait || true # tee
 	grep -q 'sending SIGTERM to all processes' "$d/out" || die "words: no shutdown line in proctor's output"
 }
