@@ -185,7 +185,8 @@ proctor_once() {
 # The stack: 100 instances that print one line, then sleep until SIGTERM.
 stack_cmd='echo "up $PS"; exec sleep 1000'
 
-# find_guardian PID: the child of PID running proctor-guardian (a /bin/sh script).
+# find_guardian PID: the child of PID whose command line names proctor-guardian
+# (the compiled guardian on Linux x86-64, a /bin/sh script elsewhere).
 find_guardian() {
 	local c
 	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
@@ -472,7 +473,7 @@ table() {
 		m=$(median "${hwm[@]}")
 		echo "| memory: proctor's VmHWM (peak RSS), 100 instances | $(mib "$m") | — | < 10 MiB | $(verdict "$m" 10239) |"
 		echo "| memory: proctor's VmRSS after the idle window | $(mib "$(median "${rss[@]}")") | — | — | — |"
-		echo "| memory: guardian process (\`/bin/sh -c … proctor-guardian\`), VmHWM / VmRSS | $(mib "$(median "${ghwm[@]}")") / $(mib "$(median "${grss[@]}")") | — | — | — |"
+		echo "| memory: guardian process (\`proctor-guardian\`), VmHWM / VmRSS | $(mib "$(median "${ghwm[@]}")") / $(mib "$(median "${grss[@]}")") | — | — | — |"
 		m=$(awk -v a="$(median "${hwm[@]}")" -v b="$(median "${ghwm[@]}")" 'BEGIN { print a + b }')
 		echo "| memory: proctor + guardian VmHWM | $(mib "$m") | — | ≤ 10 MiB | $(verdict "$m" 10240) |"
 		m=$(median "${idle_ms[@]}")

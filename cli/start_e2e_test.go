@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -1332,6 +1333,13 @@ func TestStartKilledProctorLeavesNoProcesses(t *testing.T) {
 	p := startProctor(t, dir, "start", "-t", "1", "-m", "web=2,stubborn=1")
 	waitProcs(t, p.Token(), "sleep", 6)
 	guardian := guardianOf(t, p.Pid())
+	if runtime.GOARCH == "amd64" {
+		// Linux x86-64 runs the compiled guardian from a memfd, the
+		// shell script elsewhere: this test is about the compiled one.
+		exe, err := os.Readlink("/proc/" + strconv.Itoa(guardian) + "/exe")
+		require.NoError(t, err)
+		assert.True(t, strings.HasPrefix(exe, "/memfd:proctor-guardian"), "the guardian runs the compiled program, not %s", exe)
+	}
 	p.Signal(syscall.SIGKILL)
 	assert.Equal(t, 128+int(syscall.SIGKILL), p.Wait(0))
 	waitNoProcesses(t, p.Token(), 10*time.Second)

@@ -15,18 +15,20 @@ var guardGroupID = regexp.MustCompile(`^[1-9][0-9]{0,8}$`)
 // applied line by line: "=T" sets the token (the last one wins), "+N" adds
 // group N, "-N" removes it, "bye" ends it, and anything else (a group id of
 // 1 too: never a group of proctor's) is ignored. The model below says the
-// same in Go; each input runs the real script under /bin/sh.
+// same in Go; each input runs the real script under /bin/sh and, where it
+// exists, the compiled guardian, and both keep the groups in the order
+// they came.
 func FuzzGuardEvents(f *testing.F) {
 	for _, s := range []string{"+10\n+20\n-10\n", "+10\nbye\n+20\n", "+x\n?5\n+\n+1\n+-3\n+30\n", "+10\r\n -10 \n+11", " bye \n", "+0\n+2\n-2\n+2\n", "+9999999999999999999999\n", "=abc\n+10\n=def\n", "+10\n+100\n-10\n", "=*\n+2\n+2\n"} {
 		f.Add(s)
 	}
+	impls := guardianImpls(f)
 	f.Fuzz(func(t *testing.T, in string) {
 		// proctor writes neither NUL bytes, which shells drop, nor lines
 		// of a kilobyte.
 		if strings.ContainsRune(in, 0) || len(in) > 4096 {
 			return
 		}
-		token, groups, bye := guardList(t, in)
 		var model []string
 		modelBye, modelToken := false, ""
 		for _, line := range strings.Split(in, "\n") {
@@ -51,10 +53,11 @@ func FuzzGuardEvents(f *testing.F) {
 		if modelBye {
 			model, modelToken = nil, ""
 		}
-		slices.Sort(model)
-		slices.Sort(groups)
-		if bye != modelBye || !slices.Equal(groups, model) || token != modelToken {
-			t.Fatalf("guardian read %q as %v, %q, %v; want %v, %q, %v", in, groups, token, bye, model, modelToken, modelBye)
+		for _, g := range impls {
+			token, groups, bye := guardList(t, g, in)
+			if bye != modelBye || !slices.Equal(groups, model) || token != modelToken {
+				t.Fatalf("the %s guardian read %q as %v, %q, %v; want %v, %q, %v", g.name, in, groups, token, bye, model, modelToken, modelBye)
+			}
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,12 +19,44 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// guardList runs the real guardian script in its test mode on in and
-// returns what it read: the token and the groups it would stop, and
-// whether it read bye (then it prints nothing).
-func guardList(t testing.TB, in string) (token string, groups []string, bye bool) {
+// guardianImpl is one implementation of the guardian: its command line for
+// a grace period.
+type guardianImpl struct {
+	name    string
+	command func(grace time.Duration) []string
+}
+
+// guardianImpls returns the guardians this platform can run, each test
+// running on all of them: the script everywhere, and the compiled one on
+// Linux x86-64, where its absence is a failure.
+func guardianImpls(t testing.TB) []guardianImpl {
 	t.Helper()
-	argv := append(GuardianCommand(time.Second), "list")
+	impls := []guardianImpl{{"script", scriptGuardianCommand}}
+	path := compiledGuardianPath()
+	if runtime.GOOS == "linux" && runtime.GOARCH == "amd64" {
+		require.NotEmpty(t, path, "the compiled guardian can run on this machine")
+	}
+	if path != "" {
+		impls = append(impls, guardianImpl{"compiled", func(grace time.Duration) []string {
+			return compiledGuardianCommand(path, grace)
+		}})
+	}
+	return impls
+}
+
+// forEachGuardian runs test as a subtest for each guardian.
+func forEachGuardian(t *testing.T, test func(t *testing.T, g guardianImpl)) {
+	for _, g := range guardianImpls(t) {
+		t.Run(g.name, func(t *testing.T) { test(t, g) })
+	}
+}
+
+// guardList runs the real guardian g in its test mode on in and returns
+// what it read: the token and the groups it would stop, and whether it
+// read bye (then it prints nothing).
+func guardList(t testing.TB, g guardianImpl, in string) (token string, groups []string, bye bool) {
+	t.Helper()
+	argv := append(g.command(time.Second), "list")
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = []string{}
 	cmd.Stdin = strings.NewReader(in)
@@ -36,9 +69,12 @@ func guardList(t testing.TB, in string) (token string, groups []string, bye bool
 	require.Len(t, lines, 2, "the guardian's list: %q", out)
 	token, ok := strings.CutPrefix(lines[0], "token=")
 	require.True(t, ok, "token line %q", lines[0])
-	g, ok := strings.CutPrefix(lines[1], "groups=")
+	list, ok := strings.CutPrefix(lines[1], "groups=")
 	require.True(t, ok, "groups line %q", lines[1])
-	return token, strings.Fields(g), false
+	if groups = strings.Fields(list); len(groups) == 0 {
+		groups = nil
+	}
+	return token, groups, false
 }
 
 func TestGuardEvents(t *testing.T) {
@@ -64,14 +100,16 @@ func TestGuardEvents(t *testing.T) {
 		{"the last token wins", "=a\n=b\n", nil, "b", false},
 		{"shell syntax is text", "=$(touch x) *\n+10 \n+11;\n", nil, "$(touch x) *", false},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			token, groups, bye := guardList(t, tt.in)
-			assert.Equal(t, tt.bye, bye)
-			assert.Equal(t, tt.token, token)
-			assert.ElementsMatch(t, tt.groups, groups)
-		})
-	}
+	forEachGuardian(t, func(t *testing.T, g guardianImpl) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				token, groups, bye := guardList(t, g, tt.in)
+				assert.Equal(t, tt.bye, bye)
+				assert.Equal(t, tt.token, token)
+				assert.Equal(t, tt.groups, groups, "in the order they were added")
+			})
+		}
+	})
 }
 
 // startGroup starts sh -c script as the leader of a new process group.
@@ -84,11 +122,11 @@ func startGroup(t *testing.T, script string) *exec.Cmd {
 	return cmd
 }
 
-// runGuardian runs the guardian as proctor does, with grace, feeds it
+// runGuardian runs the guardian g as proctor does, with grace, feeds it
 // events and then end of file, as when proctor dies, and waits for it.
-func runGuardian(t *testing.T, grace time.Duration, events string) {
+func runGuardian(t *testing.T, gi guardianImpl, grace time.Duration, events string) {
 	t.Helper()
-	argv := GuardianCommand(grace)
+	argv := gi.command(grace)
 	g := exec.Command(argv[0], argv[1:]...)
 	g.Env = []string{}
 	g.Stdin = strings.NewReader(events)
@@ -100,49 +138,55 @@ func runGuardian(t *testing.T, grace time.Duration, events string) {
 }
 
 func TestGuardianStopsGroupsOnTerm(t *testing.T) {
-	cmd := startGroup(t, "sleep 1000 & sleep 1000")
-	pgid := cmd.Process.Pid
-	// Reap every child of the group as init would: once earlier tests made
-	// this process a subreaper, the orphaned sleeps come back to it, and a
-	// zombie still counts as a member of its group. (Only the group's: the
-	// guardian is a child too, and its own.)
-	reaped := make(chan struct{})
-	go func() {
-		defer close(reaped)
-		for {
-			if _, err := syscall.Wait4(-pgid, nil, 0, nil); errors.Is(err, syscall.ECHILD) {
-				return
+	forEachGuardian(t, func(t *testing.T, g guardianImpl) {
+		cmd := startGroup(t, "sleep 1000 & sleep 1000")
+		pgid := cmd.Process.Pid
+		// Reap every child of the group as init would: once earlier tests made
+		// this process a subreaper, the orphaned sleeps come back to it, and a
+		// zombie still counts as a member of its group. (Only the group's: the
+		// guardian is a child too, and its own.)
+		reaped := make(chan struct{})
+		go func() {
+			defer close(reaped)
+			for {
+				if _, err := syscall.Wait4(-pgid, nil, 0, nil); errors.Is(err, syscall.ECHILD) {
+					return
+				}
 			}
+		}()
+		start := time.Now()
+		runGuardian(t, g, 20*time.Second, "=tok\n+"+strconv.Itoa(pgid)+"\n")
+		assert.Less(t, time.Since(start), 20*time.Second, "the group should empty on SIGTERM, before the grace period ends")
+		select {
+		case <-reaped:
+		case <-time.After(10 * time.Second):
+			t.Fatal("children still alive after the guardian")
 		}
-	}()
-	start := time.Now()
-	runGuardian(t, 20*time.Second, "=tok\n+"+strconv.Itoa(pgid)+"\n")
-	assert.Less(t, time.Since(start), 20*time.Second, "the group should empty on SIGTERM, before the grace period ends")
-	select {
-	case <-reaped:
-	case <-time.After(10 * time.Second):
-		t.Fatal("children still alive after the guardian")
-	}
-	assert.False(t, groupAlive(pgid))
+		assert.False(t, groupAlive(pgid))
+	})
 }
 
 func TestGuardianKillsAfterGrace(t *testing.T) {
-	ready := t.TempDir() + "/ready"
-	cmd := startGroup(t, "trap '' TERM; touch "+ready+"; while :; do sleep 0.05; done")
-	pgid := cmd.Process.Pid
-	require.Eventually(t, func() bool { return fileExists(ready) }, 5*time.Second, 5*time.Millisecond)
-	runGuardian(t, 100*time.Millisecond, "+"+strconv.Itoa(pgid)+"\n")
-	err := cmd.Wait()
-	var ee *exec.ExitError
-	require.ErrorAs(t, err, &ee)
-	assert.Equal(t, syscall.SIGKILL, ee.Sys().(syscall.WaitStatus).Signal())
+	forEachGuardian(t, func(t *testing.T, g guardianImpl) {
+		ready := t.TempDir() + "/ready"
+		cmd := startGroup(t, "trap '' TERM; touch "+ready+"; while :; do sleep 0.05; done")
+		pgid := cmd.Process.Pid
+		require.Eventually(t, func() bool { return fileExists(ready) }, 5*time.Second, 5*time.Millisecond)
+		runGuardian(t, g, 100*time.Millisecond, "+"+strconv.Itoa(pgid)+"\n")
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee)
+		assert.Equal(t, syscall.SIGKILL, ee.Sys().(syscall.WaitStatus).Signal())
+	})
 }
 
 func TestGuardianSparesOnBye(t *testing.T) {
-	cmd := startGroup(t, "sleep 1000")
-	pgid := cmd.Process.Pid
-	runGuardian(t, time.Second, "+"+strconv.Itoa(pgid)+"\nbye\n")
-	assert.True(t, groupAlive(pgid), "bye: proctor shut down itself; nothing is stopped")
+	forEachGuardian(t, func(t *testing.T, g guardianImpl) {
+		cmd := startGroup(t, "sleep 1000")
+		pgid := cmd.Process.Pid
+		runGuardian(t, g, time.Second, "+"+strconv.Itoa(pgid)+"\nbye\n")
+		assert.True(t, groupAlive(pgid), "bye: proctor shut down itself; nothing is stopped")
+	})
 }
 
 // TestGuardianCloseSendsOnlyBye: the events still queued at a normal

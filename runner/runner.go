@@ -87,7 +87,8 @@ type Options struct {
 	TTY        bool
 	WindowSize WindowSize
 	// Guardian is the command line of the guardian process, normally
-	// GuardianCommand(the shutdown timeout). Nil
+	// GuardianCommand(the shutdown timeout); argv[0] is the program's
+	// path. Nil
 	// means no guardian: a SIGKILL of proctor then stops only its direct
 	// children (Linux parent-death signal).
 	Guardian []string
@@ -496,6 +497,11 @@ func (s *shell) startGuardian() {
 	}
 	defer r.Close()
 	pid, err := s.spawner.spawn(spawnSpec{argv: s.opts.Guardian, files: [3]*os.File{r, s.devNull, s.devNull}})
+	if alt := scriptInstead(s.opts.Guardian); err != nil && alt != nil {
+		// The kernel would not execute the memfd (a security policy):
+		// the script does the same work in more memory.
+		pid, err = s.spawner.spawn(spawnSpec{argv: alt, files: [3]*os.File{r, s.devNull, s.devNull}})
+	}
 	if err != nil {
 		w.Close()
 		s.out.System("cannot start the guardian: " + err.Error())
