@@ -54,7 +54,7 @@
 //
 // # Bounded queue and the drop policy
 //
-// The queue holds at most about 1 MiB besides the batch being written.
+// The queue holds at most about 256 KiB besides the batch being written.
 // When it is full, Copy waits for the writer (backpressure): a child then
 // blocks only as much as the output itself does. But once a single Write
 // has been blocked for the stall timeout (Options.StallTimeout, 5 s by

@@ -65,9 +65,17 @@ var ErrBlocked = errors.New("output blocked")
 // from a pipe or pty, it holds no buffer at all while the child is quiet
 // (see readyWaiter).
 const (
-	startBuf  = 16 << 10
-	fastBuf   = 64 << 10
-	queueSize = 1 << 20   // main output: bytes queued before readers wait
+	startBuf = 16 << 10
+	fastBuf  = 64 << 10
+	// queueSize is the main output's: bytes queued before readers wait.
+	// The queue and the batch being written are two buffers of this size
+	// (and an eighth) that every byte passes through; at 256 KiB both stay
+	// in the CPU's cache, where at 1 MiB each chunk was copied into memory
+	// the last batch had pushed out: 4 children writing 1,000,000 lines
+	// cost proctor 137 ms of CPU instead of 156 ms (median of 25 alternating
+	// runs), and 1,000 page faults instead of 1,500. A write to the output
+	// takes about 256 KiB at most: still few system calls.
+	queueSize = 256 << 10
 	subSize   = 256 << 10 // a subscriber: bytes queued before lines are dropped
 
 	// fastPipe is the capacity asked for the pipe of a fast child (Linux:
