@@ -55,6 +55,10 @@ const (
 // instance and its descendants.
 const guardTokenEnv = "PROCTOR_GUARD_TOKEN"
 
+// guardianEnv, set to "script", makes proctor run the script guardian
+// where it would run the compiled one.
+const guardianEnv = "PROCTOR_GUARDIAN"
+
 // GuardianName is the guardian's name in its command line ($0 of its
 // script), by which ps, tests and benchmarks tell it from the instances.
 const GuardianName = "proctor-guardian"
@@ -62,11 +66,16 @@ const GuardianName = "proctor-guardian"
 // GuardianCommand is the command line of the guardian process for a grace
 // period of grace between SIGTERM and SIGKILL. On Linux x86-64 it runs the
 // compiled guardian (guardian/guardian.c, embedded in proctor and executed
-// from a memfd): about 12 KiB of memory where a shell takes 1.7 MiB and a
+// from a memfd): about 24 KiB of memory where a shell takes 1.7 MiB and a
 // second copy of proctor 8 MiB. Elsewhere, or when the kernel will not run
-// it, a POSIX shell runs guardScript, which does the same. The name
+// it, a POSIX shell runs guardScript, which does the same; so it does when
+// PROCTOR_GUARDIAN=script is in proctor's environment (for hosts whose
+// security tools object to a program executed from memory). The name
 // GuardianName is the first argument of either.
 func GuardianCommand(grace time.Duration) []string {
+	if os.Getenv(guardianEnv) == "script" {
+		return scriptGuardianCommand(grace)
+	}
 	if path := compiledGuardianPath(); path != "" {
 		return compiledGuardianCommand(path, grace)
 	}
@@ -247,9 +256,9 @@ func (g *guardian) deferrable() bool { return g != nil && !g.urgent }
 
 // close tells the guardian that proctor shut down normally. Events still
 // queued are dropped: after "bye" the guardian stops nothing, so they would
-// change nothing, and it reads its input a byte at a time (the shell's read
-// builtin on a pipe), so the removals of 100 groups that ended together
-// would delay its exit, and proctor's, by milliseconds.
+// change nothing, and the script guardian reads its input a byte at a time
+// (the shell's read builtin on a pipe), so the removals of 100 groups that
+// ended together would delay its exit, and proctor's, by milliseconds.
 func (g *guardian) close() {
 	if g == nil || g.w == nil {
 		return

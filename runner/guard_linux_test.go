@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,31 +21,44 @@ import (
 // TestGuardStopsTokenCarriers: a guardian whose proctor died stops the
 // processes that carry the run's token though proctor never listed their
 // group: one whose "+PGID" had not been written yet (kill -9 just after the
-// shell started, what the stress suite's kill -9 once hit) and one that left
-// for a session of its own. A process without the token is left alone.
+// shell started, what the stress suite's kill -9 once hit), one that left
+// for a session of its own, and one that a carrier's SIGTERM handler
+// started in a new session as the guardian stopped it (found by the
+// second search, after the first stop). The token must be a whole entry of
+// the environment: a longer or shorter value, or another variable ending
+// in the same text, is not the token, and those processes are left alone,
+// as is a process without it.
 func TestGuardStopsTokenCarriers(t *testing.T) {
 	forEachGuardian(t, func(t *testing.T, g guardianImpl) {
 		dir := t.TempDir()
 		runToken := fmt.Sprintf("run-%d", time.Now().UnixNano())
-		// Every process of this test carries mark, so cleanup finds them all.
-		mark := proctest.Token{Var: "GUARD_TEST_TOKEN", Value: runToken}
-		t.Cleanup(func() { mark.Kill(t) })
-		start := func(script string, carrier bool) {
+		// Every process of this test carries one of two marks, so that
+		// the test and its cleanup find them all.
+		carriers := proctest.Token{Var: "GUARD_TEST_CARRIER", Value: runToken}
+		strangers := proctest.Token{Var: "GUARD_TEST_STRANGER", Value: runToken}
+		t.Cleanup(func() { carriers.Kill(t); strangers.Kill(t) })
+		start := func(script string, mark proctest.Token, env string) {
 			cmd := exec.Command("/bin/sh", "-c", script)
 			cmd.Env = append(os.Environ(), mark.Env())
-			if carrier {
-				cmd.Env = append(cmd.Env, guardTokenEnv+"="+runToken)
+			if env != "" {
+				cmd.Env = append(cmd.Env, env)
 			}
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 			require.NoError(t, cmd.Start())
 			go cmd.Wait() // reap the shell; its sleep is adopted elsewhere
 		}
+		token := guardTokenEnv + "=" + runToken
 		// Each writes the pid of its sleep once it runs.
-		start("sleep 1000 & echo $! > "+filepath.Join(dir, "unlisted")+"; wait", true)
-		start("setsid sh -c 'echo $$ > "+filepath.Join(dir, "escaped")+"; exec sleep 1000' & wait", true)
-		start("sleep 1000 & echo $! > "+filepath.Join(dir, "stranger")+"; wait", false)
+		start("sleep 1000 & echo $! > "+filepath.Join(dir, "unlisted")+"; wait", carriers, token)
+		start("setsid sh -c 'echo $$ > "+filepath.Join(dir, "escaped")+"; exec sleep 1000' & wait", carriers, token)
+		start("trap 'setsid sleep 1000 & exit 0' TERM; echo $$ > "+filepath.Join(dir, "respawner")+"; while :; do sleep 0.05; done", carriers, token)
+		start("sleep 1000 & echo $! > "+filepath.Join(dir, "stranger")+"; wait", strangers, "")
+		start("sleep 1000 & echo $! > "+filepath.Join(dir, "longer")+"; wait", strangers, token+"x")
+		start("sleep 1000 & echo $! > "+filepath.Join(dir, "shorter")+"; wait", strangers, token[:len(token)-1])
+		start("sleep 1000 & echo $! > "+filepath.Join(dir, "other")+"; wait", strangers, "X"+token)
 		pid := map[string]int{}
-		for _, name := range []string{"unlisted", "escaped", "stranger"} {
+		names := []string{"unlisted", "escaped", "respawner", "stranger", "longer", "shorter", "other"}
+		for _, name := range names {
 			require.Eventually(t, func() bool {
 				b, err := os.ReadFile(filepath.Join(dir, name))
 				if err != nil || !strings.HasSuffix(string(b), "\n") {
@@ -58,10 +72,13 @@ func TestGuardStopsTokenCarriers(t *testing.T) {
 		// proctor's last words: the token, then it dies (end of file).
 		runGuardian(t, g, 2*time.Second, "="+runToken+"\n")
 
-		for _, name := range []string{"unlisted", "escaped"} {
+		for _, name := range names[:3] {
 			assert.False(t, procAlive(pid[name]), "%s (pid %d) was stopped", name, pid[name])
 		}
-		assert.True(t, procAlive(pid["stranger"]), "a process without the token was left alone")
+		assert.Empty(t, carriers.Procs(), "no carrier of the token is left, nor what the respawner started: %s", proctest.Describe(carriers.Procs()))
+		for _, name := range names[3:] {
+			assert.True(t, procAlive(pid[name]), "%s (pid %d), which does not carry the token, was left alone", name, pid[name])
+		}
 	})
 }
 
@@ -74,4 +91,50 @@ func procAlive(pid int) bool {
 	}
 	i := strings.LastIndexByte(string(b), ')')
 	return i >= 0 && len(b) > i+2 && b[i+2] != 'Z'
+}
+
+// TestGuardianIgnoresSignals: the guardian outlives what is sent to
+// proctor's terminal and to proctor's group (Ctrl-C, Ctrl-\, a hangup, a
+// kill of the group): it ignores SIGINT, SIGTERM, SIGHUP, SIGQUIT and
+// SIGPIPE and still does its work at end of file.
+func TestGuardianIgnoresSignals(t *testing.T) {
+	forEachGuardian(t, func(t *testing.T, g guardianImpl) {
+		argv := append(g.command(time.Second), "list")
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = []string{}
+		w, err := cmd.StdinPipe()
+		require.NoError(t, err)
+		var out strings.Builder
+		cmd.Stdout = &out
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+		// The signals it ignores, as bits of /proc/PID/status: the bit of
+		// signal n is 1<<(n-1).
+		var want uint64
+		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGPIPE} {
+			want |= 1 << (sig - 1)
+		}
+		require.Eventually(t, func() bool {
+			b, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/status")
+			if err != nil {
+				return false
+			}
+			for _, line := range strings.Split(string(b), "\n") {
+				if hex, ok := strings.CutPrefix(line, "SigIgn:"); ok {
+					ign, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+					return err == nil && ign&want == want
+				}
+			}
+			return false
+		}, 10*time.Second, time.Millisecond, "the guardian ignores the signals")
+		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
+			require.NoError(t, syscall.Kill(-cmd.Process.Pid, sig))
+		}
+		_, err = io.WriteString(w, "+10\n")
+		require.NoError(t, err)
+		require.NoError(t, w.Close())
+		require.NoError(t, waitDeadline(t, cmd, 10*time.Second), "the guardian ends at end of file, not by a signal")
+		assert.Equal(t, "token=\ngroups= 10 \n", out.String())
+	})
 }

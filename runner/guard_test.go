@@ -28,13 +28,18 @@ type guardianImpl struct {
 
 // guardianImpls returns the guardians this platform can run, each test
 // running on all of them: the script everywhere, and the compiled one on
-// Linux x86-64, where its absence is a failure.
+// Linux x86-64, where its absence is a failure unless the kernel forbids
+// executing a memfd (vm.memfd_noexec=2), as proctor then does without it.
 func guardianImpls(t testing.TB) []guardianImpl {
 	t.Helper()
 	impls := []guardianImpl{{"script", scriptGuardianCommand}}
 	path := compiledGuardianPath()
-	if runtime.GOOS == "linux" && runtime.GOARCH == "amd64" {
-		require.NotEmpty(t, path, "the compiled guardian can run on this machine")
+	if path == "" && runtime.GOOS == "linux" && runtime.GOARCH == "amd64" {
+		if memfdNoexec() {
+			t.Log("vm.memfd_noexec=2: only the script guardian can run here")
+		} else {
+			t.Fatal("the compiled guardian cannot run on this machine")
+		}
 	}
 	if path != "" {
 		impls = append(impls, guardianImpl{"compiled", func(grace time.Duration) []string {
@@ -42,6 +47,13 @@ func guardianImpls(t testing.TB) []guardianImpl {
 		}})
 	}
 	return impls
+}
+
+// memfdNoexec reports whether the kernel refuses to execute any memfd
+// (vm.memfd_noexec=2, Linux 6.3 and later).
+func memfdNoexec() bool {
+	b, err := os.ReadFile("/proc/sys/vm/memfd_noexec")
+	return err == nil && strings.TrimSpace(string(b)) == "2"
 }
 
 // forEachGuardian runs test as a subtest for each guardian.
@@ -133,27 +145,51 @@ func runGuardian(t *testing.T, gi guardianImpl, grace time.Duration, events stri
 	var stderr bytes.Buffer
 	g.Stderr = &stderr
 	g.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	require.NoError(t, g.Run())
+	require.NoError(t, g.Start())
+	require.NoError(t, waitDeadline(t, g, grace+20*time.Second), "the guardian ends")
 	assert.Empty(t, stderr.String(), "the guardian says nothing")
+}
+
+// waitDeadline waits for cmd, and fails the test (killing cmd's group) when
+// it has not ended within d.
+func waitDeadline(t *testing.T, cmd *exec.Cmd, d time.Duration) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		t.Fatalf("%s still running after %v", cmd.Path, d)
+		return nil
+	}
+}
+
+// reapGroup reaps every child of process group pgid as init would, and
+// closes the returned channel when none is left: once earlier tests made
+// this process a subreaper, orphans of the group come back to it, and a
+// zombie still counts as a member of its group. (Only the group's: the
+// guardian is a child too, in a group of its own.)
+func reapGroup(pgid int) <-chan struct{} {
+	reaped := make(chan struct{})
+	go func() {
+		defer close(reaped)
+		for {
+			if _, err := syscall.Wait4(-pgid, nil, 0, nil); errors.Is(err, syscall.ECHILD) {
+				return
+			}
+		}
+	}()
+	return reaped
 }
 
 func TestGuardianStopsGroupsOnTerm(t *testing.T) {
 	forEachGuardian(t, func(t *testing.T, g guardianImpl) {
 		cmd := startGroup(t, "sleep 1000 & sleep 1000")
 		pgid := cmd.Process.Pid
-		// Reap every child of the group as init would: once earlier tests made
-		// this process a subreaper, the orphaned sleeps come back to it, and a
-		// zombie still counts as a member of its group. (Only the group's: the
-		// guardian is a child too, and its own.)
-		reaped := make(chan struct{})
-		go func() {
-			defer close(reaped)
-			for {
-				if _, err := syscall.Wait4(-pgid, nil, 0, nil); errors.Is(err, syscall.ECHILD) {
-					return
-				}
-			}
-		}()
+		reaped := reapGroup(pgid)
 		start := time.Now()
 		runGuardian(t, g, 20*time.Second, "=tok\n+"+strconv.Itoa(pgid)+"\n")
 		assert.Less(t, time.Since(start), 20*time.Second, "the group should empty on SIGTERM, before the grace period ends")
@@ -173,11 +209,78 @@ func TestGuardianKillsAfterGrace(t *testing.T) {
 		pgid := cmd.Process.Pid
 		require.Eventually(t, func() bool { return fileExists(ready) }, 5*time.Second, 5*time.Millisecond)
 		runGuardian(t, g, 100*time.Millisecond, "+"+strconv.Itoa(pgid)+"\n")
-		err := cmd.Wait()
+		err := waitDeadline(t, cmd, 10*time.Second)
 		var ee *exec.ExitError
 		require.ErrorAs(t, err, &ee)
 		assert.Equal(t, syscall.SIGKILL, ee.Sys().(syscall.WaitStatus).Signal())
 	})
+}
+
+// TestGuardianTermsFirstAndWaits: SIGTERM comes first, and a group that
+// handles it is given the grace period to finish: the handler here needs
+// 300 ms before it exits, far less than the grace.
+func TestGuardianTermsFirstAndWaits(t *testing.T) {
+	forEachGuardian(t, func(t *testing.T, g guardianImpl) {
+		dir := t.TempDir()
+		cmd := startGroup(t, "trap 'sleep 0.3; touch "+dir+"/done; exit 0' TERM; touch "+dir+"/ready; while :; do sleep 0.05; done")
+		pgid := cmd.Process.Pid
+		require.Eventually(t, func() bool { return fileExists(dir + "/ready") }, 5*time.Second, 5*time.Millisecond)
+		reaped := reapGroup(pgid)
+		start := time.Now()
+		runGuardian(t, g, 10*time.Second, "+"+strconv.Itoa(pgid)+"\n")
+		assert.Less(t, time.Since(start), 10*time.Second, "the group emptied before the grace period ended")
+		assert.True(t, fileExists(dir+"/done"), "the TERM handler ran to its end")
+		select {
+		case <-reaped:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the group is still alive after the guardian")
+		}
+	})
+}
+
+// TestGuardianContinuesStoppedGroups: a stopped group (Ctrl-Z, SIGSTOP)
+// cannot act on SIGTERM until it is continued: the guardian sends SIGCONT
+// after SIGTERM, so the group ends within the grace period, by its handler.
+func TestGuardianContinuesStoppedGroups(t *testing.T) {
+	forEachGuardian(t, func(t *testing.T, g guardianImpl) {
+		dir := t.TempDir()
+		cmd := startGroup(t, "trap 'touch "+dir+"/done; exit 0' TERM; touch "+dir+"/ready; while :; do sleep 0.05; done")
+		pgid := cmd.Process.Pid
+		require.Eventually(t, func() bool { return fileExists(dir + "/ready") }, 5*time.Second, 5*time.Millisecond)
+		require.NoError(t, syscall.Kill(-pgid, syscall.SIGSTOP))
+		reaped := reapGroup(pgid)
+		start := time.Now()
+		runGuardian(t, g, 5*time.Second, "+"+strconv.Itoa(pgid)+"\n")
+		assert.Less(t, time.Since(start), 5*time.Second, "the stopped group ended before the grace period did")
+		assert.True(t, fileExists(dir+"/done"), "the TERM handler ran")
+		select {
+		case <-reaped:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the group is still alive after the guardian")
+		}
+	})
+}
+
+// TestScriptInstead: where the memfd cannot be executed, proctor runs the
+// script with the compiled guardian's arguments; any other command line
+// has no stand-in.
+func TestScriptInstead(t *testing.T) {
+	path := compiledGuardianPath()
+	if path == "" {
+		assert.Nil(t, scriptInstead(GuardianCommand(time.Second)), "the script is already the guardian")
+		return
+	}
+	got := scriptInstead(GuardianCommand(1500 * time.Millisecond))
+	assert.Equal(t, scriptGuardianCommand(1500*time.Millisecond), got)
+	assert.Nil(t, scriptInstead([]string{"/bin/sh", "-c", "cat"}))
+	assert.Nil(t, scriptInstead(nil))
+}
+
+// TestGuardianScriptByChoice: PROCTOR_GUARDIAN=script runs the script
+// where the compiled guardian would run.
+func TestGuardianScriptByChoice(t *testing.T) {
+	t.Setenv(guardianEnv, "script")
+	assert.Equal(t, scriptGuardianCommand(time.Second), GuardianCommand(time.Second))
 }
 
 func TestGuardianSparesOnBye(t *testing.T) {

@@ -418,11 +418,11 @@ func (s *shell) loop(ctx context.Context) {
 			case s.guardDue == nil:
 				// Shutting down, the events are the removals of groups
 				// that ended, one after another (an added group is
-				// written at once, above). The guardian's shell
-				// reads its pipe a byte at a time: written as they come,
-				// 100 removals cost it 700 reads on the other core
-				// while the instances exit, and most are moot once
-				// proctor says bye. They wait guardShutdownWait instead,
+				// written at once, above). Written as they come, each
+				// wakes the guardian on the other core while the
+				// instances exit (the script's shell reads its pipe a
+				// byte at a time: 100 removals cost it 700 reads), and
+				// most are moot once proctor says bye. They wait guardShutdownWait instead,
 				// as long as a group that ended stays listed should
 				// proctor be killed meanwhile.
 				if guardTimer == nil {

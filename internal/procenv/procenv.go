@@ -1,7 +1,8 @@
 // Package procenv finds processes by an entry of their environment, read
 // from /proc/PID/environ, and lists the processes of /proc. The tests use it
-// to find what a test started (proctor's guardian does the same search with
-// grep, see runner.GuardianCommand); the runner lists processes with PIDs.
+// to find what a test started (proctor's guardian does the same search on
+// its own, see runner.GuardianCommand); the runner lists processes with
+// PIDs.
 // An environment entry is inherited by every descendant that does not clear
 // it, so it names them even after they left their process group or session,
 // or were adopted by init. Linux only: where there is no /proc (macOS), no
