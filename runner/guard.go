@@ -16,10 +16,9 @@ import (
 // at all.
 //
 // The guardian is a small static program on Linux x86-64 and a shell script
-// elsewhere (see GuardianCommand). proctor starts it as a direct child in its own process group, with an
-// empty environment,
-// without a parent-death signal, and keeps the write end of a pipe to its
-// stdin. It writes one line per event:
+// elsewhere (see GuardianCommand). proctor starts it as a direct child in
+// its own process group, with an empty environment, without a parent-death
+// signal, and keeps the write end of a pipe to its stdin. It writes one line per event:
 //
 //	=TOKEN  the token of this run (first, before any group)
 //	+PGID   a process group was started
@@ -102,10 +101,10 @@ func scriptInstead(argv []string) []string {
 }
 
 // guardScript is the guardian where the compiled one is not available, and
-// the model guardian/guardian.c follows rule for rule. Its arguments: the grace period in
-// milliseconds, and "list" only in tests, which makes it print what it
-// read at end of file instead of stopping anything. It reads events with
-// the shell's read builtin, keeping the listed groups in one
+// the model guardian/guardian.c follows rule for rule. Its arguments: the
+// grace period in milliseconds, and "list" only in tests, which makes it
+// print what it read at end of file instead of stopping anything. It reads
+// events with the shell's read builtin, keeping the listed groups in one
 // space-delimited string; only when proctor has died does it run other
 // programs (grep and sleep, from the system's own directories). Group ids
 // are digits without a leading zero, more than 1 and fewer than ten digits;

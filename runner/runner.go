@@ -88,9 +88,8 @@ type Options struct {
 	WindowSize WindowSize
 	// Guardian is the command line of the guardian process, normally
 	// GuardianCommand(the shutdown timeout); argv[0] is the program's
-	// path. Nil
-	// means no guardian: a SIGKILL of proctor then stops only its direct
-	// children (Linux parent-death signal).
+	// path. Nil means no guardian: a SIGKILL of proctor then stops only
+	// its direct children (Linux parent-death signal).
 	Guardian []string
 	// Output receives all lines.
 	Output Output
@@ -422,9 +421,9 @@ func (s *shell) loop(ctx context.Context) {
 				// wakes the guardian on the other core while the
 				// instances exit (the script's shell reads its pipe a
 				// byte at a time: 100 removals cost it 700 reads), and
-				// most are moot once proctor says bye. They wait guardShutdownWait instead,
-				// as long as a group that ended stays listed should
-				// proctor be killed meanwhile.
+				// most are moot once proctor says bye. They wait
+				// guardShutdownWait instead, as long as a group that
+				// ended stays listed should proctor be killed meanwhile.
 				if guardTimer == nil {
 					guardTimer = time.NewTimer(guardShutdownWait)
 					defer guardTimer.Stop()
