@@ -562,23 +562,26 @@ func (s *shell) spawn(f fxSpawn) event {
 			proc.tty = master
 		}
 	} else {
-		var p [6]*os.File // stdin r/w, stdout r/w, stderr r/w
-		for i := 0; i < 6 && err == nil; i += 2 {
-			p[i], p[i+1], err = os.Pipe()
+		// The child's ends of its stdin, stdout and stderr pipes, and
+		// proctor's: stdin's is held open, never written, so that the
+		// child reads no end of file; the others are read.
+		var child, own [3]*os.File
+		for i := 0; i < 3 && err == nil; i++ {
+			child[i], own[i], err = childPipe(i == 0)
 		}
 		if err != nil {
-			for _, f := range p {
+			for _, f := range append(child[:], own[:]...) {
 				if f != nil {
 					f.Close()
 				}
 			}
 		} else {
-			files = [3]*os.File{p[0], p[3], p[5]}
-			readers, streams = []*os.File{p[2], p[4]}, []output.Stream{output.Stdout, output.Stderr}
-			proc.stdin = p[1]
-			defer p[0].Close()
-			defer p[3].Close()
-			defer p[5].Close()
+			files = child
+			readers, streams = []*os.File{own[1], own[2]}, []output.Stream{output.Stdout, output.Stderr}
+			proc.stdin = own[0]
+			for _, f := range child {
+				defer f.Close()
+			}
 		}
 	}
 	var pid int

@@ -2,7 +2,10 @@
 
 package runner
 
-import "syscall"
+import (
+	"os"
+	"syscall"
+)
 
 // sysProcAttr puts the child in its own process group (or, with a tty, its
 // own session with the tty as controlling terminal). There is no
@@ -26,3 +29,17 @@ const subreaper = false
 // hasChildren reports whether proctor has a child left. Without a child
 // subreaper no stranger is adopted, and the reaper's word is taken.
 func hasChildren() bool { return false }
+
+// childPipe makes a pipe for one of a child's standard streams: child is
+// the end the child gets (the read end when childReads, for its stdin),
+// own the end proctor keeps.
+func childPipe(childReads bool) (child, own *os.File, err error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	if childReads {
+		return r, w, nil
+	}
+	return w, r, nil
+}
