@@ -209,12 +209,6 @@ type process struct {
 	tty  *os.File // the pty master, with a terminal
 	raw  *fanout  // copies the pty's raw output to attached terminals
 
-	// stdin is the write end of the pipe a process without a pty reads as
-	// its standard input. Nobody writes it; it stays open while the
-	// process runs, so watchers that exit at end of input (tailwindcss
-	// --watch, esbuild) keep running, and is closed when it exits.
-	stdin *os.File
-
 	// With a log check: matched is set once a line matched, and drained
 	// is closed once every reader of the run has reached end of file, so
 	// that a line written just before the exit still counts (see onReap).
@@ -245,6 +239,14 @@ type shell struct {
 	reaper  *reaper
 	prober  *prober
 	readers sync.WaitGroup
+
+	// stdin is the pipe every process without a pty reads as its standard
+	// input. Nobody writes it; proctor holds its write end open until it
+	// exits, so watchers that exit at end of input (tailwindcss --watch,
+	// esbuild) keep running. One pipe for all: a pipe per instance cost a
+	// pipe to create and to free for each.
+	stdin, stdinW *os.File
+
 	// readyCh carries the runs whose check (other than port) passed;
 	// checks cancels the polling of each run, done by checkers.
 	readyCh  chan uint64
@@ -304,6 +306,12 @@ func (s *shell) run(ctx context.Context) (err error) {
 		return err
 	}
 	defer s.devNull.Close()
+	s.stdin, s.stdinW, err = childPipe(true)
+	if err != nil {
+		return err
+	}
+	defer s.stdin.Close()
+	defer s.stdinW.Close()
 	s.spawner = startSpawner()
 	s.reaper = startReaper()
 	s.prober = startProber(s.opts.Now)
@@ -562,12 +570,11 @@ func (s *shell) spawn(f fxSpawn) event {
 			proc.tty = master
 		}
 	} else {
-		// The child's ends of its stdin, stdout and stderr pipes, and
-		// proctor's: stdin's is held open, never written, so that the
-		// child reads no end of file; the others are read.
-		var child, own [3]*os.File
-		for i := 0; i < 3 && err == nil; i++ {
-			child[i], own[i], err = childPipe(i == 0)
+		// The child's ends of its stdout and stderr pipes, and proctor's,
+		// which it reads; stdin is the pipe all instances share.
+		var child, own [2]*os.File
+		for i := 0; i < 2 && err == nil; i++ {
+			child[i], own[i], err = childPipe(false)
 		}
 		if err != nil {
 			for _, f := range append(child[:], own[:]...) {
@@ -576,9 +583,8 @@ func (s *shell) spawn(f fxSpawn) event {
 				}
 			}
 		} else {
-			files = child
-			readers, streams = []*os.File{own[1], own[2]}, []output.Stream{output.Stdout, output.Stderr}
-			proc.stdin = own[0]
+			files = [3]*os.File{s.stdin, child[0], child[1]}
+			readers, streams = own[:], []output.Stream{output.Stdout, output.Stderr}
 			for _, f := range child {
 				defer f.Close()
 			}
@@ -591,9 +597,6 @@ func (s *shell) spawn(f fxSpawn) event {
 	if err != nil {
 		for _, r := range readers {
 			r.Close()
-		}
-		if proc.stdin != nil {
-			proc.stdin.Close()
 		}
 		return evSpawnFailed{gen: f.gen, err: err}
 	}
@@ -715,9 +718,6 @@ func (s *shell) onReap(ev exitEvent) {
 	}
 	delete(s.procs, ev.pid)
 	// The reader owns the pty master and closes it at end of file.
-	if proc.stdin != nil {
-		proc.stdin.Close()
-	}
 	// Whatever the shell left behind in its group goes with it.
 	if groupAlive(ev.pid) {
 		signalGroup(ev.pid, syscall.SIGTERM)
