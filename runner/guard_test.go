@@ -221,20 +221,7 @@ func TestGuardianKillsAfterGrace(t *testing.T) {
 // 300 ms before it exits, far less than the grace.
 func TestGuardianTermsFirstAndWaits(t *testing.T) {
 	forEachGuardian(t, func(t *testing.T, g guardianImpl) {
-		dir := t.TempDir()
-		cmd := startGroup(t, "trap 'sleep 0.3; touch "+dir+"/done; exit 0' TERM; touch "+dir+"/ready; while :; do sleep 0.05; done")
-		pgid := cmd.Process.Pid
-		require.Eventually(t, func() bool { return fileExists(dir + "/ready") }, 5*time.Second, 5*time.Millisecond)
-		reaped := reapGroup(pgid)
-		start := time.Now()
-		runGuardian(t, g, 10*time.Second, "+"+strconv.Itoa(pgid)+"\n")
-		assert.Less(t, time.Since(start), 10*time.Second, "the group emptied before the grace period ended")
-		assert.True(t, fileExists(dir+"/done"), "the TERM handler ran to its end")
-		select {
-		case <-reaped:
-		case <-time.After(10 * time.Second):
-			t.Fatal("the group is still alive after the guardian")
-		}
+		endsByTermHandler(t, g, "sleep 0.3", 10*time.Second, nil)
 	})
 }
 
@@ -243,22 +230,35 @@ func TestGuardianTermsFirstAndWaits(t *testing.T) {
 // after SIGTERM, so the group ends within the grace period, by its handler.
 func TestGuardianContinuesStoppedGroups(t *testing.T) {
 	forEachGuardian(t, func(t *testing.T, g guardianImpl) {
-		dir := t.TempDir()
-		cmd := startGroup(t, "trap 'touch "+dir+"/done; exit 0' TERM; touch "+dir+"/ready; while :; do sleep 0.05; done")
-		pgid := cmd.Process.Pid
-		require.Eventually(t, func() bool { return fileExists(dir + "/ready") }, 5*time.Second, 5*time.Millisecond)
-		require.NoError(t, syscall.Kill(-pgid, syscall.SIGSTOP))
-		reaped := reapGroup(pgid)
-		start := time.Now()
-		runGuardian(t, g, 5*time.Second, "+"+strconv.Itoa(pgid)+"\n")
-		assert.Less(t, time.Since(start), 5*time.Second, "the stopped group ended before the grace period did")
-		assert.True(t, fileExists(dir+"/done"), "the TERM handler ran")
-		select {
-		case <-reaped:
-		case <-time.After(10 * time.Second):
-			t.Fatal("the group is still alive after the guardian")
-		}
+		endsByTermHandler(t, g, ":", 5*time.Second, func(pgid int) {
+			require.NoError(t, syscall.Kill(-pgid, syscall.SIGSTOP))
+		})
 	})
+}
+
+// endsByTermHandler starts a group whose SIGTERM handler runs handler and
+// then exits, calls prepare (when not nil) on it once it runs, and runs the
+// guardian g on it with grace: the group must end by its handler, before
+// the grace period ends, and be reaped.
+func endsByTermHandler(t *testing.T, g guardianImpl, handler string, grace time.Duration, prepare func(pgid int)) {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := startGroup(t, "trap '"+handler+"; touch "+dir+"/done; exit 0' TERM; touch "+dir+"/ready; while :; do sleep 0.05; done")
+	pgid := cmd.Process.Pid
+	require.Eventually(t, func() bool { return fileExists(dir + "/ready") }, 5*time.Second, 5*time.Millisecond)
+	if prepare != nil {
+		prepare(pgid)
+	}
+	reaped := reapGroup(pgid)
+	start := time.Now()
+	runGuardian(t, g, grace, "+"+strconv.Itoa(pgid)+"\n")
+	assert.Less(t, time.Since(start), grace, "the group emptied before the grace period ended")
+	assert.True(t, fileExists(dir+"/done"), "the TERM handler ran to its end")
+	select {
+	case <-reaped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the group is still alive after the guardian")
+	}
 }
 
 // TestScriptInstead: where the memfd cannot be executed, proctor runs the
