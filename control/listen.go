@@ -128,10 +128,21 @@ func listen(path string) (*net.UnixListener, os.FileInfo, error) {
 }
 
 // place gives the socket at bound the name path, failing with
-// fs.ErrExist when path exists. It links, which fails on an existing name;
-// where the file system has no hard links it renames after checking that
-// nothing is at path.
+// fs.ErrExist when path exists. It moves the file where the system can
+// rename without replacing (moveNoReplace); else it links, which fails on
+// an existing name, and where the file system has no hard links it renames
+// after checking that nothing is at path.
+//
+// Moving is worth trying first. A socket keeps the name it was bound to:
+// once linked, that name stays in the deleted temporary directory, which
+// the kernel frees only when the socket is closed. On ext4 mounted with
+// discard, freeing a directory block took 0.1 to 1.3 ms of proctor's exit
+// (perf, ext4_evict_inode in close). A moved socket takes its name along,
+// and the directory is freed at once, while proctor starts.
 func place(bound, path string) error {
+	if err := moveNoReplace(bound, path); !errors.Is(err, errors.ErrUnsupported) {
+		return err
+	}
 	err := os.Link(bound, path)
 	if err == nil || errors.Is(err, fs.ErrExist) {
 		return err
