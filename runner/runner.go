@@ -321,6 +321,7 @@ func (s *shell) run(ctx context.Context) (err error) {
 	s.loop(ctx)
 	s.apply(s.m.Finish())
 	close(s.done)
+	// The guardian exits on the other core while the rest stops.
 	s.guard.close()
 	for _, cancel := range s.checks {
 		cancel()
@@ -330,8 +331,27 @@ func (s *shell) run(ctx context.Context) (err error) {
 	s.prober.stop()
 	s.reaper.stop()
 	s.spawner.stop()
+	s.awaitGuardian()
 	s.drain()
 	return s.m.Result()
+}
+
+// awaitGuardian reaps the guardian, the last child the loop may leave
+// (see finished), once the reaper has stopped: waiting for it here, in
+// wait4, spares the shutdown a SIGCHLD's way through the signal handler,
+// the reaper and the loop.
+func (s *shell) awaitGuardian() {
+	if s.guard == nil || s.guard.pid == 0 {
+		return
+	}
+	for {
+		var ws syscall.WaitStatus
+		_, err := syscall.Wait4(s.guard.pid, &ws, 0, nil)
+		if !errors.Is(err, syscall.EINTR) {
+			break // reaped, or by the reaper before it stopped (ECHILD)
+		}
+	}
+	s.guard.pid = 0
 }
 
 // handle gives ev to the machine and carries out its effects.
@@ -470,14 +490,14 @@ func (s *shell) loop(ctx context.Context) {
 }
 
 // finished reports whether shutdown is complete: no instance runs and
-// proctor has no child at all. Once the guardian is the only child left, it
-// is told to exit.
+// proctor has no child at all but, perhaps, the guardian. run tells the
+// guardian to exit and waits for it after the loop (awaitGuardian).
 func (s *shell) finished() bool {
 	if !s.m.Stopped() {
 		return false
 	}
-	if s.guard != nil && s.guard.w != nil && s.onlyGuardianLeft() {
-		s.guard.close()
+	if s.guard != nil && s.guard.pid != 0 {
+		return s.onlyGuardianLeft()
 	}
 	return s.childrenGone
 }
