@@ -425,11 +425,8 @@ func (s *shell) loop(ctx context.Context) {
 		// among ready channels at random: in a restart storm, exits queued
 		// behind many starts, and requests served meanwhile (ps) gave
 		// processes long reaped as running.
-		select {
-		case ev := <-s.reaper.events:
-			s.onReap(ev)
+		if s.onReaped() {
 			continue
-		default:
 		}
 		if s.guard.queued() {
 			// Write the guardian's events once nothing else waits.
@@ -462,8 +459,8 @@ func (s *shell) loop(ctx context.Context) {
 			}
 		}
 		select {
-		case ev := <-s.reaper.events:
-			s.onReap(ev)
+		case <-s.reaper.ready:
+			s.onReaped()
 		case ev := <-s.wake:
 			s.handle(ev)
 		case gen := <-s.prober.events:
@@ -704,6 +701,16 @@ func (s *shell) drain() {
 	}
 	s.pipesMu.Unlock()
 	<-finished
+}
+
+// onReaped handles the exits the reaper has queued and reports whether
+// there were any.
+func (s *shell) onReaped() bool {
+	evs := s.reaper.take()
+	for _, ev := range evs {
+		s.onReap(ev)
+	}
+	return len(evs) > 0
 }
 
 func (s *shell) onReap(ev exitEvent) {
