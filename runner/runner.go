@@ -360,6 +360,15 @@ func (s *shell) handle(ev event) { s.apply(s.m.Handle(s.opts.Now(), ev)) }
 // apply carries out effects in order. A spawn's outcome is an event whose
 // effects are carried out after the rest.
 func (s *shell) apply(fx []effect) {
+	// The SIGCONTs that follow SIGTERMs (see signalGroup) are sent once
+	// every group of the batch has its SIGTERM: at shutdown, the last of
+	// 100 groups is told to stop 100 system calls sooner.
+	var cont []int
+	defer func() {
+		for _, pid := range cont {
+			syscall.Kill(-pid, syscall.SIGCONT)
+		}
+	}()
 	for len(fx) > 0 {
 		f := fx[0]
 		fx = fx[1:]
@@ -367,7 +376,12 @@ func (s *shell) apply(fx []effect) {
 		case fxSpawn:
 			fx = append(fx, s.m.Handle(s.opts.Now(), s.spawn(f))...)
 		case fxSignal:
-			signalGroup(f.pid, f.sig.sys())
+			if sig := f.sig.sys(); sig == syscall.SIGTERM && f.pid > 0 {
+				syscall.Kill(-f.pid, sig)
+				cont = append(cont, f.pid)
+			} else {
+				signalGroup(f.pid, sig)
+			}
 		case fxSignalStrangers:
 			s.signalStrangers(f.sig.sys())
 		case fxWatch:
