@@ -374,7 +374,20 @@ func (s *shell) apply(fx []effect) {
 		fx = fx[1:]
 		switch f := f.(type) {
 		case fxSpawn:
-			fx = append(fx, s.m.Handle(s.opts.Now(), s.spawn(f))...)
+			// Consecutive starts (a stack's first, a scale-up) go to the
+			// spawner together. Their outcomes are handled in order, and
+			// their effects come after the rest, as one start's did.
+			batch := []fxSpawn{f}
+			for len(batch) < spawnBatch && len(fx) > 0 {
+				next, ok := fx[0].(fxSpawn)
+				if !ok {
+					break
+				}
+				batch, fx = append(batch, next), fx[1:]
+			}
+			for _, ev := range s.spawnAll(batch) {
+				fx = append(fx, s.m.Handle(s.opts.Now(), ev)...)
+			}
 		case fxSignal:
 			if sig := f.sig.sys(); sig == syscall.SIGTERM && f.pid > 0 {
 				syscall.Kill(-f.pid, sig)
@@ -581,29 +594,65 @@ func (s *shell) guardSend(err error) {
 	}
 }
 
-// spawn starts the process of f in its own group, its output copied by
-// reader goroutines, and reports the outcome as an event.
-func (s *shell) spawn(f fxSpawn) event {
-	var (
-		files   [3]*os.File
-		readers []*os.File
-		streams []output.Stream
-		proc    = &process{name: f.inst.Name}
-		err     error
-	)
-	if s.opts.TTY {
-		var master, slave *os.File
-		master, slave, err = openPTY(s.opts.WindowSize.orDefault())
-		if err == nil {
-			files = [3]*os.File{slave, slave, slave}
-			readers, streams = []*os.File{master}, []output.Stream{output.Stdout}
-			defer slave.Close()
-			proc.tty = master
+// spawnBatch is the most starts handed to the spawner at once: each holds
+// four pipe ends open until the batch is forked.
+const spawnBatch = 16
+
+// spawnAll starts the processes of batch, each in its own group, its output
+// copied by reader goroutines, and reports each outcome as an event, in
+// order.
+func (s *shell) spawnAll(batch []fxSpawn) []event {
+	starts := make([]*start, len(batch))
+	specs := make([]spawnSpec, 0, len(batch))
+	for i, f := range batch {
+		starts[i] = s.prepare(f)
+		if starts[i].err == nil {
+			specs = append(specs, starts[i].spec)
 		}
+	}
+	results := s.spawner.spawnAll(specs)
+	evs := make([]event, len(batch))
+	for i, st := range starts {
+		if st.err == nil {
+			st.pid, st.err = results[0].pid, results[0].err
+			results = results[1:]
+		}
+		evs[i] = s.started(st)
+	}
+	return evs
+}
+
+// start is one process on its way: its pipes (or pty), then its pid.
+type start struct {
+	f       fxSpawn
+	spec    spawnSpec
+	proc    *process
+	readers []*os.File      // proctor's ends, read by copy
+	streams []output.Stream // of each reader
+	child   []*os.File      // the child's ends, closed once it is forked
+	pid     int
+	err     error
+}
+
+// prepare opens the pipes (or the pty) of f's process; err is set when it
+// cannot.
+func (s *shell) prepare(f fxSpawn) *start {
+	st := &start{f: f, proc: &process{name: f.inst.Name}}
+	var files [3]*os.File
+	if s.opts.TTY {
+		master, slave, err := openPTY(s.opts.WindowSize.orDefault())
+		if err != nil {
+			st.err = err
+			return st
+		}
+		files = [3]*os.File{slave, slave, slave}
+		st.readers, st.streams, st.child = []*os.File{master}, []output.Stream{output.Stdout}, []*os.File{slave}
+		st.proc.tty = master
 	} else {
 		// The child's ends of its stdout and stderr pipes, and proctor's,
 		// which it reads; stdin is the pipe all instances share.
 		var child, own [2]*os.File
+		var err error
 		for i := 0; i < 2 && err == nil; i++ {
 			child[i], own[i], err = childPipe(false)
 		}
@@ -613,24 +662,29 @@ func (s *shell) spawn(f fxSpawn) event {
 					f.Close()
 				}
 			}
-		} else {
-			files = [3]*os.File{s.stdin, child[0], child[1]}
-			readers, streams = own[:], []output.Stream{output.Stdout, output.Stderr}
-			for _, f := range child {
-				defer f.Close()
-			}
+			st.err = err
+			return st
 		}
+		files = [3]*os.File{s.stdin, child[0], child[1]}
+		st.readers, st.streams, st.child = own[:], []output.Stream{output.Stdout, output.Stderr}, child[:]
 	}
-	var pid int
-	if err == nil {
-		pid, err = s.spawner.spawn(spawnSpec{command: f.inst.Command, direct: f.inst.Argv, dir: s.opts.Dir, env: s.spawnEnv(f.inst), files: files, tty: s.opts.TTY})
+	st.spec = spawnSpec{command: f.inst.Command, direct: f.inst.Argv, dir: s.opts.Dir, env: s.spawnEnv(f.inst), files: files, tty: s.opts.TTY}
+	return st
+}
+
+// started finishes st once it is forked (or has failed): the child's ends
+// are closed, and the process is registered and its output copied.
+func (s *shell) started(st *start) event {
+	for _, f := range st.child {
+		f.Close()
 	}
-	if err != nil {
-		for _, r := range readers {
+	if st.err != nil {
+		for _, r := range st.readers {
 			r.Close()
 		}
-		return evSpawnFailed{gen: f.gen, err: err}
+		return evSpawnFailed{gen: st.f.gen, err: st.err}
 	}
+	f, proc, pid := st.f, st.proc, st.pid
 	s.procs[pid] = proc
 	s.childrenGone = false
 	s.guardSend(s.guard.add(pid))
@@ -642,15 +696,15 @@ func (s *shell) spawn(f fxSpawn) event {
 	if matched != nil {
 		proc.gen, proc.matched, proc.drained = f.gen, matched, make(chan struct{})
 		var left atomic.Int32
-		left.Store(int32(len(readers)))
+		left.Store(int32(len(st.readers)))
 		done = func() {
 			if left.Add(-1) == 0 {
 				close(proc.drained)
 			}
 		}
 	}
-	for i, r := range readers {
-		s.copy(f.inst.Name, streams[i], r, proc.raw, match, done)
+	for i, r := range st.readers {
+		s.copy(f.inst.Name, st.streams[i], r, proc.raw, match, done)
 	}
 	return evSpawned{gen: f.gen, pid: pid}
 }

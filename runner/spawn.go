@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -31,8 +32,8 @@ type spawnSpec struct {
 }
 
 type spawnReq struct {
-	spec  spawnSpec
-	reply chan<- spawnResult
+	specs []spawnSpec
+	reply chan<- []spawnResult
 }
 
 type spawnResult struct {
@@ -40,44 +41,88 @@ type spawnResult struct {
 	err error
 }
 
-// spawner forks every child from one goroutine locked to one OS thread for
-// its whole life. The Linux parent-death signal fires when the *thread* that
-// forked a child exits, and Go retires idle threads; a thread that never
-// unlocks lives as long as the spawner, which lives until the runner is done.
+// spawner forks every child from goroutines locked to their OS threads for
+// their whole life. The Linux parent-death signal fires when the *thread*
+// that forked a child exits, and Go retires idle threads; a thread that
+// never unlocks lives as long as the spawner, which lives until the runner
+// is done.
+//
+// There are two such threads. Go forks with vfork: the forking thread
+// waits until the child has executed its program, so one thread forks at
+// most one child at a time, and while the kernel loads one program the
+// other core sat idle. Two threads fork two children at once.
 type spawner struct {
-	reqs chan spawnReq
-	done chan struct{}
+	workers [spawnThreads]chan spawnReq
+	done    chan struct{}
 }
 
+// spawnThreads is the number of forking threads.
+const spawnThreads = 2
+
 func startSpawner() *spawner {
-	s := &spawner{reqs: make(chan spawnReq), done: make(chan struct{})}
-	go s.loop()
+	s := &spawner{done: make(chan struct{})}
+	var wg sync.WaitGroup
+	for i := range s.workers {
+		s.workers[i] = make(chan spawnReq)
+		wg.Go(func() { work(s.workers[i]) })
+	}
+	go func() {
+		wg.Wait()
+		close(s.done)
+	}()
 	return s
 }
 
-func (s *spawner) loop() {
-	defer close(s.done)
-	// Never unlocked: when loop returns the thread exits with it, and by
+// work forks what reqs asks for until it is closed.
+func work(reqs <-chan spawnReq) {
+	// Never unlocked: when work returns the thread exits with it, and by
 	// then every child has been reaped.
 	runtime.LockOSThread()
-	for req := range s.reqs {
-		pid, err := forkExec(req.spec)
-		req.reply <- spawnResult{pid, err}
+	for req := range reqs {
+		results := make([]spawnResult, len(req.specs))
+		for i, spec := range req.specs {
+			results[i].pid, results[i].err = forkExec(spec)
+		}
+		req.reply <- results
 	}
 }
 
 // spawn starts spec and returns the child's pid. It is called only by the
 // supervisor goroutine.
 func (s *spawner) spawn(spec spawnSpec) (int, error) {
-	reply := make(chan spawnResult, 1)
-	s.reqs <- spawnReq{spec, reply}
-	r := <-reply
+	r := s.spawnAll([]spawnSpec{spec})[0]
 	return r.pid, r.err
 }
 
-// stop ends the spawner and waits for its goroutine.
+// spawnAll starts specs and returns their outcomes in the same order, the
+// threads taking every other one. One request for many children also
+// spares each the two hand-offs between the supervisor and a spawner
+// thread. It is called only by the supervisor goroutine.
+func (s *spawner) spawnAll(specs []spawnSpec) []spawnResult {
+	n := min(len(specs), spawnThreads)
+	var replies [spawnThreads]chan []spawnResult
+	for w := range n {
+		var mine []spawnSpec
+		for i := w; i < len(specs); i += n {
+			mine = append(mine, specs[i])
+		}
+		replies[w] = make(chan []spawnResult, 1)
+		s.workers[w] <- spawnReq{mine, replies[w]}
+	}
+	results := make([]spawnResult, len(specs))
+	for w := range n {
+		for j, r := range <-replies[w] {
+			results[w+j*n] = r
+		}
+	}
+	return results
+}
+
+// stop ends the spawner and waits for its threads.
 func (s *spawner) stop() {
-	close(s.reqs)
+	for _, w := range s.workers {
+		close(w)
+	}
 	<-s.done
 }
 
