@@ -8,8 +8,10 @@
 // Listen creates the socket with mode 0600 and no moment where it is more
 // open: it binds inside a fresh directory of mode 0700 next to the final
 // path, sets the socket's mode to 0600 there, and only then gives it its
-// final name with link(2), which, unlike rename(2), fails when a file
-// already has that name. A socket already at the path is probed: if
+// final name with a rename that fails when a file already has that name
+// (renameat2 with RENAME_NOREPLACE on Linux; link(2) elsewhere, and where
+// the file system cannot rename that way). A socket already at the path is
+// probed: if
 // connecting to it is refused, it was left by a proctor that died, and is
 // replaced; if something answers, Listen fails with an *InUseError naming
 // the pid of the proctor that serves it. (Changing the process umask

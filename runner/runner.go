@@ -7,12 +7,13 @@
 // effects. The shell in this file owns everything else and applies those
 // effects: one goroutine that owns the machine and runs a select over the
 // reaper's exits, timers, readiness reports and requests, and around it:
-//   - the spawner forks every child from one goroutine locked to one OS
-//     thread, so that the Linux parent-death signal (which follows the
+//   - the spawner forks every child from two goroutines, each locked to its
+//     OS thread, so that the Linux parent-death signal (which follows the
 //     forking thread) stays armed for as long as proctor runs;
-//   - the reaper is the only waiter: it loops on wait4(-1) on SIGCHLD, so it
-//     also reaps descendants adopted because proctor is a child subreaper
-//     (Linux) and, as PID 1, every zombie;
+//   - the reaper is the only waiter while it runs: it loops on wait4(-1) on
+//     SIGCHLD, so it also reaps descendants adopted because proctor is a
+//     child subreaper (Linux) and, as PID 1, every zombie; once it has
+//     stopped, the shell reaps the guardian, the last child;
 //   - one reader goroutine per child stream copies lines into the Output;
 //   - the prober reports when an instance's port starts accepting connections;
 //   - the guardian process stops every group proctor started if proctor is
