@@ -315,8 +315,18 @@ func watchFiles(h *host, a *app, f *startFlags, r *runner.Runner, mux *output.Mu
 // warnBusyPorts warns about each assigned port that something already
 // holds: the instance will likely fail to bind it.
 func warnBusyPorts(plan []procfile.Instance, mux *output.Mux) {
+	var ports []int
 	for _, in := range plan {
-		if in.Port > 0 && runner.PortInUse(in.Port) {
+		if in.Port > 0 {
+			ports = append(ports, in.Port)
+		}
+	}
+	busy := map[int]bool{}
+	for _, p := range runner.BusyPorts(ports) {
+		busy[p] = true
+	}
+	for _, in := range plan {
+		if in.Port > 0 && busy[in.Port] {
 			mux.System(fmt.Sprintf("%s: port %d is already in use; choose another base port with -p", in.Name, in.Port))
 		}
 	}

@@ -33,7 +33,15 @@ type portLister struct {
 // inet_diag in the kernel, a sandbox refusing netlink sockets) is read
 // from /proc/net/tcp or /proc/net/tcp6.
 func (l *portLister) listening(want map[int]bool) map[int][]uint64 {
-	up := map[int][]uint64{}
+	up, _ := l.listed(want)
+	return up
+}
+
+// listed is listening, and also reports whether both address families
+// could be asked.
+func (l *portLister) listed(want map[int]bool) (up map[int][]uint64, complete bool) {
+	up = map[int][]uint64{}
+	complete = true
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
 	if err == nil {
 		defer unix.Close(fd)
@@ -50,17 +58,20 @@ func (l *portLister) listening(want map[int]bool) map[int][]uint64 {
 				continue
 			}
 		}
-		procListening(fam.proc, want, up)
+		if !procListening(fam.proc, want, up) {
+			complete = false
+		}
 	}
-	return up
+	return up, complete
 }
 
 // procListening adds the ports of want that path (/proc/net/tcp or tcp6)
-// shows listening to up, with their sockets' inodes.
-func procListening(path string, want map[int]bool, up map[int][]uint64) {
+// shows listening to up, with their sockets' inodes. It reports false when
+// path cannot be read.
+func procListening(path string, want map[int]bool, up map[int][]uint64) bool {
 	f, err := os.Open(path)
 	if err != nil {
-		return
+		return false
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -70,6 +81,7 @@ func procListening(path string, want map[int]bool, up map[int][]uint64) {
 			up[port] = append(up[port], inode)
 		}
 	}
+	return sc.Err() == nil
 }
 
 // parseListenLine reads one line of /proc/net/tcp:

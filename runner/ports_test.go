@@ -21,6 +21,42 @@ func TestPortInUse(t *testing.T) {
 	}
 }
 
+func TestBusyPorts(t *testing.T) {
+	free := freePort(t)
+	for _, addr := range []string{"127.0.0.1:0", "[::1]:0", "0.0.0.0:0"} {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Logf("no listener on %s: %v", addr, err) // a machine without IPv6
+			continue
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		assert.Equal(t, []int{port}, BusyPorts([]int{free, port, free}), "%s listens on %d, nothing on %d", addr, port, free)
+		l.Close()
+		assert.Empty(t, BusyPorts([]int{free, port}), "%s stopped listening", addr)
+	}
+}
+
+// freePort returns a port that nothing listened on a moment ago.
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// BenchmarkBusyPorts is the check made before a stack of 100 starts.
+func BenchmarkBusyPorts(b *testing.B) {
+	ports := make([]int, 100)
+	for i := range ports {
+		ports[i] = 47000 + i
+	}
+	for b.Loop() {
+		BusyPorts(ports)
+	}
+}
+
 // BenchmarkPortInUse is the check made for each instance before the start.
 func BenchmarkPortInUse(b *testing.B) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
