@@ -106,9 +106,10 @@ type Server struct {
 	backend Backend
 	path    string
 	l       *net.UnixListener
-	ident   os.FileInfo // the socket file Listen created
-	uid     int         // the only user id served
-	pid     int         // reported by info
+	ident   os.FileInfo     // the socket file Listen created
+	tmpGone <-chan struct{} // closed once the directory of the bind is removed
+	uid     int             // the only user id served
+	pid     int             // reported by info
 	// requestTimeout is RequestTimeout; tests shorten it.
 	requestTimeout time.Duration
 
@@ -135,7 +136,7 @@ type serverConn struct {
 // *PathTooLongError, ErrNotSocket or ErrOtherUsersSocket when the path
 // cannot be used: the caller says how to choose another.
 func Listen(path string, b Backend) (*Server, error) {
-	l, ident, err := listen(path)
+	l, ident, tmpRemoved, err := listen(path)
 	if err != nil {
 		var inUse *InUseError
 		if errors.As(err, &inUse) {
@@ -148,6 +149,7 @@ func Listen(path string, b Backend) (*Server, error) {
 		path:    path,
 		l:       l,
 		ident:   ident,
+		tmpGone: tmpRemoved,
 		uid:     os.Getuid(),
 		pid:     os.Getpid(),
 
@@ -228,6 +230,7 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	<-s.tmpGone
 	if now, lerr := os.Lstat(s.path); lerr == nil && os.SameFile(s.ident, now) {
 		if rerr := os.Remove(s.path); rerr != nil && err == nil {
 			err = rerr

@@ -33,6 +33,8 @@ func TestSocketIsPrivate(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, fs.ModeSocket, fi.Mode().Type())
 	assert.Equal(t, fs.FileMode(0o600), fi.Mode().Perm())
+	// The temporary directory of the bind is removed meanwhile.
+	<-s.tmpGone
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Len(t, entries, 1, "the temporary directory of the bind is gone")
@@ -42,6 +44,18 @@ func TestSocketIsPrivate(t *testing.T) {
 	_, err = os.Lstat(path)
 	assert.ErrorIs(t, err, fs.ErrNotExist, "Close removes the socket")
 	assert.NoError(t, s.Close(), "Close twice")
+}
+
+// Close waits for the temporary directory's removal: nothing of Listen's
+// is left once it returns.
+func TestCloseLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Listen(filepath.Join(dir, ".proctor.sock"), newFakeBackend(t))
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, entries)
 }
 
 // A umask that would leave the socket open to all changes nothing.
