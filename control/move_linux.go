@@ -9,7 +9,7 @@ import (
 
 // moveNoReplace renames from to to unless to exists (fs.ErrExist then).
 // It returns an error matching errors.ErrUnsupported when the file system
-// cannot rename that way.
+// cannot rename that way, or the system call is refused.
 func moveNoReplace(from, to string) error {
 	err := unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, to, unix.RENAME_NOREPLACE)
 	switch {
@@ -17,7 +17,9 @@ func moveNoReplace(from, to string) error {
 		return nil
 	case errors.Is(err, unix.EEXIST):
 		return fs.ErrExist
-	case errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOSYS):
+	case errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EPERM):
+		// EPERM: a seccomp profile that refuses renameat2 (older
+		// container runtimes).
 		return errors.ErrUnsupported
 	}
 	return &fs.PathError{Op: "rename", Path: to, Err: err}

@@ -220,6 +220,7 @@ func (s *Server) Close() error {
 	if s.closed {
 		s.mu.Unlock()
 		s.wg.Wait()
+		<-s.tmpGone
 		return nil
 	}
 	s.closed = true

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -19,8 +20,9 @@ import (
 // or was given as the subreaper: a read per thread (a handful), where a
 // scan of /proc reads the stat of every process on the machine (about 20 ms
 // of the shutdown of 100 instances, three scans, on a 2-vCPU VM). Like the
-// scan, it is a snapshot: a child forked or reaped meanwhile may be missed,
-// and the callers look again at the next exit. Kernels without
+// scan, it is a snapshot: a child forked or reaped meanwhile may be missed.
+// (At shutdown nothing is forked, and a child reaped meanwhile is not
+// wanted.) Kernels without
 // CONFIG_PROC_CHILDREN have no such file; the scan is kept for them.
 func listChildren() []int {
 	buf := make([]byte, 0, 4096)
@@ -46,6 +48,14 @@ func listChildren() []int {
 	}
 	return out
 }
+
+// canListChildren reports whether listChildren sees proctor's children:
+// whether /proc is mounted and is of proctor's PID namespace. It is asked
+// once.
+var canListChildren = sync.OnceValue(func() bool {
+	link, err := os.Readlink("/proc/self")
+	return err == nil && link == strconv.Itoa(os.Getpid())
+})
 
 // threadIDs lists /proc/self/task. Like readProcFile it calls the system
 // directly: os.ReadDir and os.ReadFile would add a poller registration,

@@ -138,3 +138,18 @@ func TestGuardianIgnoresSignals(t *testing.T) {
 		assert.Equal(t, "token=\ngroups= 10 \n", out.String())
 	})
 }
+
+// TestShutdownWithoutChildList: where proctor's children cannot be listed
+// (no /proc of its own), the shutdown does not end on the guardian's being
+// the last child, which it cannot see: the guardian is told to exit and
+// the loop ends once wait4 finds no child at all.
+func TestShutdownWithoutChildList(t *testing.T) {
+	saved := canListChildren
+	canListChildren = func() bool { return false }
+	defer func() { canListChildren = saved }()
+	st := startStack(t, "a: exec sleep 1000\nb: exec sleep 1000\n", Options{Guardian: GuardianCommand(time.Second)})
+	st.out.waitCount(t, `started with pid`, 2)
+	st.r.Shutdown()
+	assert.Equal(t, 0, st.wait())
+	assert.False(t, hasChildren(), "every child, the guardian too, is reaped")
+}

@@ -365,16 +365,19 @@ func (s *shell) apply(fx []effect) {
 	// every group of the batch has its SIGTERM: at shutdown, the last of
 	// 100 groups is told to stop 100 system calls sooner.
 	var cont []int
-	defer func() {
+	sendCont := func() {
 		for _, pid := range cont {
 			syscall.Kill(-pid, syscall.SIGCONT)
 		}
-	}()
+		cont = cont[:0]
+	}
+	defer sendCont()
 	for len(fx) > 0 {
 		f := fx[0]
 		fx = fx[1:]
 		switch f := f.(type) {
 		case fxSpawn:
+			sendCont() // forks may take long; a stopped group must not wait
 			// Consecutive starts (a stack's first, a scale-up) go to the
 			// spawner together. Their outcomes are handled in order, and
 			// their effects come after the rest, as one start's did.
@@ -516,13 +519,19 @@ func (s *shell) loop(ctx context.Context) {
 
 // finished reports whether shutdown is complete: no instance runs and
 // proctor has no child at all but, perhaps, the guardian. run tells the
-// guardian to exit and waits for it after the loop (awaitGuardian).
+// guardian to exit and waits for it after the loop (awaitGuardian). Where
+// proctor's children cannot be listed (not Linux, no /proc of its own),
+// the guardian is told to exit at once and the loop waits until wait4
+// finds no child at all: a probe still running must be reaped first.
 func (s *shell) finished() bool {
 	if !s.m.Stopped() {
 		return false
 	}
 	if s.guard != nil && s.guard.pid != 0 {
-		return s.onlyGuardianLeft()
+		if canListChildren() {
+			return s.onlyGuardianLeft()
+		}
+		s.guard.close()
 	}
 	return s.childrenGone
 }

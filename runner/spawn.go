@@ -75,8 +75,9 @@ func startSpawner() *spawner {
 
 // work forks what reqs asks for until it is closed.
 func work(reqs <-chan spawnReq) {
-	// Never unlocked: when work returns the thread exits with it, and by
-	// then every child has been reaped.
+	// Never unlocked: when work returns the thread exits with it. By then
+	// no instance is left; the guardian, forked without a parent-death
+	// signal, may still be exiting.
 	runtime.LockOSThread()
 	for req := range reqs {
 		results := make([]spawnResult, len(req.specs))
