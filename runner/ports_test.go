@@ -7,7 +7,10 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-func TestPortInUse(t *testing.T) {
+// forEachListener calls check with a port while addr listens on it and
+// again once it stopped, for a loopback listener of each family and a
+// wildcard one.
+func forEachListener(t *testing.T, check func(addr string, port int, listening bool)) {
 	for _, addr := range []string{"127.0.0.1:0", "[::1]:0", "0.0.0.0:0"} {
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -15,25 +18,31 @@ func TestPortInUse(t *testing.T) {
 			continue
 		}
 		port := l.Addr().(*net.TCPAddr).Port
-		assert.True(t, PortInUse(port), "port %d while %s listens on it", port, addr)
+		check(addr, port, true)
 		l.Close()
-		assert.False(t, PortInUse(port), "port %d once %s stopped listening", port, addr)
+		check(addr, port, false)
 	}
+}
+
+func TestPortInUse(t *testing.T) {
+	forEachListener(t, func(addr string, port int, listening bool) {
+		if listening {
+			assert.True(t, PortInUse(port), "port %d while %s listens on it", port, addr)
+		} else {
+			assert.False(t, PortInUse(port), "port %d once %s stopped listening", port, addr)
+		}
+	})
 }
 
 func TestBusyPorts(t *testing.T) {
 	free := freePort(t)
-	for _, addr := range []string{"127.0.0.1:0", "[::1]:0", "0.0.0.0:0"} {
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			t.Logf("no listener on %s: %v", addr, err) // a machine without IPv6
-			continue
+	forEachListener(t, func(addr string, port int, listening bool) {
+		if listening {
+			assert.Equal(t, []int{port}, BusyPorts([]int{free, port, free}), "%s listens on %d, nothing on %d", addr, port, free)
+		} else {
+			assert.Empty(t, BusyPorts([]int{free, port}), "%s stopped listening", addr)
 		}
-		port := l.Addr().(*net.TCPAddr).Port
-		assert.Equal(t, []int{port}, BusyPorts([]int{free, port, free}), "%s listens on %d, nothing on %d", addr, port, free)
-		l.Close()
-		assert.Empty(t, BusyPorts([]int{free, port}), "%s stopped listening", addr)
-	}
+	})
 }
 
 // freePort returns a port that nothing listened on a moment ago.
