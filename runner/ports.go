@@ -21,6 +21,12 @@ func BusyPorts(ports []int) []int {
 	}
 	var l portLister
 	listed, complete := l.listed(want)
+	return tryPorts(ports, listed, complete)
+}
+
+// tryPorts returns the ports of ports that PortInUse finds held, trying
+// only those listed unless the listing is not complete (then every one).
+func tryPorts(ports []int, listed map[int][]uint64, complete bool) []int {
 	var busy []int
 	for _, p := range ports {
 		if _, ok := listed[p]; (ok || !complete) && PortInUse(p) {

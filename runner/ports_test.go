@@ -45,6 +45,31 @@ func TestBusyPorts(t *testing.T) {
 	})
 }
 
+// TestBusyPortsWithoutListing covers the systems where the listening
+// sockets cannot be listed (not Linux, no sock_diag): every port is tried
+// by binding, so a held port is still found.
+func TestBusyPortsWithoutListing(t *testing.T) {
+	free := freePort(t)
+	forEachListener(t, func(addr string, port int, listening bool) {
+		got := tryPorts([]int{free, port}, nil, false)
+		if listening {
+			assert.Equal(t, []int{port}, got, "%s listens on %d, nothing on %d", addr, port, free)
+		} else {
+			assert.Empty(t, got, "%s stopped listening", addr)
+		}
+	})
+	// A complete listing without the port: it is not tried at all, even
+	// while held (a bound socket that does not listen is not seen).
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	held := l.Addr().(*net.TCPAddr).Port
+	assert.Empty(t, tryPorts([]int{held}, map[int][]uint64{}, true))
+	assert.Equal(t, []int{held}, tryPorts([]int{held}, map[int][]uint64{held: nil}, true))
+}
+
 // freePort returns a port that nothing listened on a moment ago.
 func freePort(t *testing.T) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
