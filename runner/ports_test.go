@@ -34,30 +34,13 @@ func TestPortInUse(t *testing.T) {
 	})
 }
 
-func TestBusyPorts(t *testing.T) {
-	free := freePort(t)
-	forEachListener(t, func(addr string, port int, listening bool) {
-		if listening {
-			assert.Equal(t, []int{port}, BusyPorts([]int{free, port, free}), "%s listens on %d, nothing on %d", addr, port, free)
-		} else {
-			assert.Empty(t, BusyPorts([]int{free, port}), "%s stopped listening", addr)
-		}
-	})
-}
+func TestBusyPorts(t *testing.T) { checkBusyPorts(t, BusyPorts) }
 
 // TestBusyPortsWithoutListing covers the systems where the listening
 // sockets cannot be listed (not Linux, no sock_diag): every port is tried
 // by binding, so a held port is still found.
 func TestBusyPortsWithoutListing(t *testing.T) {
-	free := freePort(t)
-	forEachListener(t, func(addr string, port int, listening bool) {
-		got := tryPorts([]int{free, port}, nil, false)
-		if listening {
-			assert.Equal(t, []int{port}, got, "%s listens on %d, nothing on %d", addr, port, free)
-		} else {
-			assert.Empty(t, got, "%s stopped listening", addr)
-		}
-	})
+	checkBusyPorts(t, func(ports []int) []int { return tryPorts(ports, nil, false) })
 	// A complete listing without the port: it is not tried at all, even
 	// while held (a bound socket that does not listen is not seen).
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -68,6 +51,19 @@ func TestBusyPortsWithoutListing(t *testing.T) {
 	held := l.Addr().(*net.TCPAddr).Port
 	assert.Empty(t, tryPorts([]int{held}, map[int][]uint64{}, true))
 	assert.Equal(t, []int{held}, tryPorts([]int{held}, map[int][]uint64{held: nil}, true))
+}
+
+// checkBusyPorts checks that busyPorts finds a port held by each listener
+// of forEachListener, and only while it listens.
+func checkBusyPorts(t *testing.T, busyPorts func([]int) []int) {
+	free := freePort(t)
+	forEachListener(t, func(addr string, port int, listening bool) {
+		if listening {
+			assert.Equal(t, []int{port}, busyPorts([]int{free, port, free}), "%s listens on %d, nothing on %d", addr, port, free)
+		} else {
+			assert.Empty(t, busyPorts([]int{free, port}), "%s stopped listening", addr)
+		}
+	})
 }
 
 // freePort returns a port that nothing listened on a moment ago.
