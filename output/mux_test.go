@@ -518,10 +518,12 @@ func TestNoAllocationPerLine(t *testing.T) {
 			require.NoError(t, m.Copy("web.1", Stdout, src))
 		})
 		require.NoError(t, m.Close())
-		// Copy's setup (buffers, formatter) allocates a few times; a line
-		// must not.
-		assert.Less(t, perRead, 20.0, "format %d, one line per read: allocations per %d lines", format, lines)
-		assert.Less(t, batched, 20.0, "format %d, many lines per read: allocations per %d lines", format, lines)
+		// Copy's setup (buffers, formatter) allocates a few times, and so
+		// does each wait for queue room (a channel, a timer): the lines
+		// outrun io.Discard's writer about once per queueSize, 5 times for
+		// 10,000 JSON lines. A line must not: that would be 10,000.
+		assert.Less(t, perRead, 50.0, "format %d, one line per read: allocations per %d lines", format, lines)
+		assert.Less(t, batched, 50.0, "format %d, many lines per read: allocations per %d lines", format, lines)
 		t.Logf("format %d: %.0f allocations per %d lines read one by one, %.0f in batches", format, perRead, lines, batched)
 	}
 }
