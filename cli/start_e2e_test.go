@@ -1795,3 +1795,27 @@ func TestStartWithoutAShell(t *testing.T) {
 	assert.Equal(t, 127, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	assert.Contains(t, stdout, "not found", "the shell's own words")
 }
+
+// TestStartPipeHeldOutside: a process outside proctor's tree that holds an
+// instance's stdout open (here the test, through /proc/PID/fd/1) keeps the
+// pipe from ending. proctor closes it once every child is gone and the
+// drain timeout has passed, and exits; the holder's writes then fail.
+func TestStartPipeHeldOutside(t *testing.T) {
+	t.Parallel()
+	dir := newAppDir(t, map[string]string{"Procfile": "web: echo \"pid $$\"; exec sleep 1000\n"})
+	p := startProctor(t, dir, "start", "-t", "0.5")
+	line := p.WaitLine(0, func(l string) bool { return strings.Contains(l, "| pid ") })
+	pid := line[strings.LastIndex(line, " ")+1:]
+	held, err := os.OpenFile("/proc/"+pid+"/fd/1", os.O_WRONLY, 0)
+	require.NoError(t, err, "opening web.1's stdout")
+	defer held.Close()
+	_, err = held.WriteString("from outside\n")
+	require.NoError(t, err)
+	p.WaitLine(0, func(l string) bool { return strings.HasSuffix(l, "| from outside") })
+
+	p.Signal(syscall.SIGTERM)
+	assert.Equal(t, 0, p.Wait(0), "exit code")
+	_, err = held.WriteString("after proctor\n")
+	assert.ErrorIs(t, err, syscall.EPIPE, "writing the held pipe once proctor is gone")
+	assert.NotContains(t, strings.Join(p.Output(), "\n"), "reading output", "an error reported for the closed pipe")
+}

@@ -2,7 +2,8 @@
 // one stream of whole, prefixed lines: the line multiplexer of proctor.
 //
 // A Mux is made with New, told the instance names with Register, fed with
-// one Copy call per child stream (each in its own goroutine), given
+// one Copy call per child stream (each in its own goroutine) or one
+// CopyPipe call per pipe (which returns at once), given
 // proctor's own lines with System, and released with Close. Text lines look
 // like
 //
@@ -52,6 +53,19 @@
 // that never returns holds no reader: the readers keep draining their
 // children.
 //
+// # One loop for the pipes
+//
+// CopyPipe takes the read end of a child's pipe. On Linux one goroutine
+// reads them all, woken by one level-triggered epoll instance that is
+// itself in the runtime poller: it reads each ready pipe once per wakeup
+// into a pooled buffer that it keeps only while a partial line is held.
+// 100 quiet instances so cost no goroutine and no buffer each (0.7 MiB
+// less peak RSS for bench/run.sh's stack than a goroutine per pipe). A
+// pipe whose read fills the buffer is a fast child: it leaves the loop
+// for a goroutine of its own, as a Copy of it would run, with a bigger
+// buffer and pipe, so that its reads do not delay the other children's
+// lines. Elsewhere every pipe gets such a goroutine.
+//
 // # Bounded queue and the drop policy
 //
 // The queue holds at most about 256 KiB besides the batch being written.
@@ -68,7 +82,8 @@
 //
 // # Lifetime
 //
-// New starts the writer goroutine; Close writes what is queued and ends it.
+// New starts the writer goroutine; Close writes what is queued and ends it,
+// and the pipe loop, which the first CopyPipe starts.
 // Close waits at most the stall timeout: if a Write is still blocked then,
 // Close abandons the goroutine inside that Write (it exits, writing nothing
 // more, when the Write returns) and reports how many lines were not

@@ -156,6 +156,13 @@ type Mux struct {
 
 	pipeBytes atomic.Int64 // pipe capacity asked for fast children, at most pipeBudget
 
+	// The pipes of CopyPipe: the loop that reads them (started by the
+	// first), and those read by goroutines.
+	loopOnce  sync.Once
+	loop      atomic.Pointer[pipeLoop]
+	pipeFiles pipeFiles
+	handoffs  atomic.Int64 // fast children the loop gave a goroutine, for tests
+
 	closeOnce sync.Once
 	closeErr  error
 	closed    atomic.Bool
@@ -243,12 +250,15 @@ func (m *Mux) ensure(name string) {
 func (m *Mux) Copy(name string, stream Stream, r io.Reader) error {
 	m.ensure(name)
 	c := copier{m: m, name: name, f: newFormatter(&m.opts, name, stream)}
-	defer func() {
-		if c.timer != nil {
-			c.timer.Stop()
-		}
-	}()
+	defer c.stopTimer()
 	return c.copy(r)
+}
+
+// stopTimer stops the timer of waits for queue room, if there is one.
+func (c *copier) stopTimer() {
+	if c.timer != nil {
+		c.timer.Stop()
+	}
 }
 
 // copier is the state of one Copy call.
@@ -261,10 +271,7 @@ type copier struct {
 
 func (c *copier) copy(r io.Reader) error {
 	l := &copyLoop{c: c, r: r, wait: newReadyWaiter(r), size: min(startBuf, c.m.maxLine+2)}
-	defer func() {
-		c.m.pipeBytes.Add(-l.enlarged)
-		c.m.freeReadBuf(l.bp)
-	}()
+	defer l.release()
 	if l.wait == nil {
 		_, err := l.run()
 		return err
@@ -296,11 +303,57 @@ func (c *copier) copy(r io.Reader) error {
 	}
 }
 
+// dropBuf gives back the buffer of a drained pipe (no partial line held).
+func (l *copyLoop) dropBuf() {
+	l.c.m.freeReadBuf(l.bp)
+	l.bp, l.buf, l.start, l.end = nil, nil, 0, 0
+}
+
+// release gives back the buffer and the pipe capacity l holds.
+func (l *copyLoop) release() {
+	l.c.m.pipeBytes.Add(-l.enlarged)
+	l.enlarged = 0
+	l.dropBuf()
+}
+
+// enlargePipe gives a fast child's pipe fastPipe bytes, within the Mux's
+// budget.
+func (l *copyLoop) enlargePipe() {
+	m := l.c.m
+	if l.wait == nil || l.enlarged != 0 {
+		return
+	}
+	if m.pipeBytes.Add(fastPipe) <= pipeBudget && l.wait.enlarge(fastPipe) {
+		l.enlarged = fastPipe
+	} else {
+		m.pipeBytes.Add(-fastPipe)
+	}
+}
+
+// follow goes on reading a fast child's pipe, r, that leaves the pipe loop,
+// from where the loop left l, until the end.
+func (l *copyLoop) follow(r io.Reader) error {
+	defer l.c.stopTimer()
+	defer l.release()
+	l.r, l.polled, l.wait, l.fresh, l.size = r, false, newReadyWaiter(r), true, fastBuf
+	l.enlargePipe()
+	for {
+		more, err := l.run()
+		if !more {
+			return err
+		}
+		l.wait.wait()
+		l.fresh = true
+	}
+}
+
 // copyLoop is the state of a Copy between bursts of reads.
 type copyLoop struct {
 	c        *copier
 	r        io.Reader
 	wait     *readyWaiter // nil: r is not a pollable descriptor
+	polled   bool         // r is a non-blocking pipe of the pipe loop: see run
+	fast     bool         // polled, and a read filled the buffer
 	fresh    bool         // wait has just returned: read before waiting again
 	size     int          // what an empty buffer is: startBuf, or fastBuf for a fast child
 	enlarged int64        // pipe capacity taken from the Mux's budget
@@ -322,6 +375,11 @@ func (l *copyLoop) take(n int) {
 // run reads and writes lines until the pipe is drained with no partial
 // line held (more: wait, then run again) or reading fails (err, nil at
 // EOF). Without a waiter it reads until then.
+//
+// For the pipe loop (polled), run reads once and returns more: the loop's
+// epoll is level-triggered and tells when there is more. A read that
+// fills the buffer (startBuf bytes) marks a fast child, which the loop
+// hands to a goroutine of its own.
 func (l *copyLoop) run() (more bool, err error) {
 	c, m := l.c, l.c.m
 	maxLine := m.maxLine
@@ -354,10 +412,13 @@ func (l *copyLoop) run() (more bool, err error) {
 		}
 		buf := l.buf
 		n, err := l.r.Read(buf[l.end:])
-		gather := false
+		if err == errWouldBlock {
+			err = nil // polled, a spurious wakeup: wait again
+		}
+		gather, full := false, false
 		if n > 0 {
 			scan := l.end // the partial line before this read holds no '\n'
-			full := l.end+n == len(buf)
+			full = l.end+n == len(buf)
 			gather = !full && l.enlarged > 0
 			end := l.end + n
 			start := l.start
@@ -391,20 +452,23 @@ func (l *copyLoop) run() (more bool, err error) {
 				// 4 children writing 1,000,000 lines).
 				l.size = fastBuf
 				l.take(fastBuf)
-				if l.wait != nil && l.enlarged == 0 {
-					if m.pipeBytes.Add(fastPipe) <= pipeBudget && l.wait.enlarge(fastPipe) {
-						l.enlarged = fastPipe
-					} else {
-						m.pipeBytes.Add(-fastPipe)
-					}
-				}
+				l.enlargePipe()
 			case l.wait != nil && end == start && !full && err == nil:
 				// The pipe is drained and no partial line is held: wait
 				// for more without a buffer, so that an idle child costs
 				// no memory.
-				m.freeReadBuf(l.bp)
-				l.bp, l.buf, l.start, l.end = nil, nil, 0, 0
+				l.dropBuf()
 			}
+		}
+		if l.polled && err == nil {
+			switch {
+			case full:
+				l.fast = true // handed to a goroutine of its own
+			case l.end == l.start:
+				// Drained, no partial line held: no buffer while quiet.
+				l.dropBuf()
+			}
+			return true, nil
 		}
 		if gather && err == nil {
 			time.Sleep(gatherWait)
@@ -504,9 +568,7 @@ func (m *Mux) System(line string) {
 	}
 	c := copier{m: m, name: systemName, f: newFormatter(&m.opts, "", System)}
 	c.emit(data, nil)
-	if c.timer != nil {
-		c.timer.Stop()
-	}
+	c.stopTimer()
 }
 
 // appendSystem appends msg as a system line in format f's settings.
@@ -533,8 +595,9 @@ func (m *Mux) Failed() <-chan struct{} { return m.q.failed }
 func (m *Mux) Err() error { return m.q.error() }
 
 // Close writes what is queued, detaches every subscriber and stops the
-// writer goroutines. Lines from Copy or System calls that run after Close
-// started are discarded: call it once every Copy has returned.
+// writer goroutines and the pipe loop. Lines from Copy or System calls that
+// run after Close started are discarded: call it once every Copy has
+// returned and every CopyPipe has called its done.
 //
 // Close waits at most the stall timeout (Options.StallTimeout) in all, and
 // for subscribers at most 500 ms more than the main output needed. If a
@@ -558,6 +621,10 @@ func (m *Mux) Close() error {
 		m.q.beginClose()
 		for _, s := range subs {
 			s.q.beginClose()
+		}
+		m.loopOnce.Do(func() {}) // no loop starts from now on
+		if l := m.loop.Load(); l != nil {
+			l.stop()
 		}
 		lost, timedOut := m.q.finishClose(deadline)
 		subDeadline := time.Now().Add(subCloseWait)

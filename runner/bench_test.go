@@ -1,12 +1,9 @@
 package runner
 
 import (
-	"bufio"
+	"bytes"
 	"context"
-	"io"
 	"os"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,17 +13,17 @@ import (
 
 // BenchmarkStartStop100 is the runner's part of SPEC 14's startup and
 // shutdown targets: 100 instances that each print a line and then sleep
-// are started until the 100th line is read, then stopped with SIGTERM
-// until Run returns. It leaves out what bench/run.sh also measures:
-// proctor's own start and exit, the guardian, and the output formatting.
-// One op is one start and stop of the 100; ms-start and ms-stop are their
-// means.
+// are started until the 100th line is written by an output.Mux, then
+// stopped with SIGTERM until Run returns. It leaves out what bench/run.sh
+// also measures: proctor's own start and exit, and the guardian. One op is
+// one start and stop of the 100; ms-start and ms-stop are their means.
 func BenchmarkStartStop100(b *testing.B) {
 	const n = 100
 	entries := []procfile.Entry{{Name: "s", Command: `echo "up $PS"; exec sleep 1000`, Line: 1}}
 	var start, stop time.Duration
 	for b.Loop() {
-		out := &lineCounter{want: n, all: make(chan struct{}), failed: make(chan struct{})}
+		lc := &lineCounter{want: n, all: make(chan struct{})}
+		out := output.New(lc, output.Options{NoPrefix: true})
 		app := procfile.App{Entries: entries, Ports: procfile.Ports{Base: 41000, Step: 100}, Environ: os.Environ()}
 		plan, err := app.Plan([]int{n})
 		if err != nil {
@@ -42,7 +39,7 @@ func BenchmarkStartStop100(b *testing.B) {
 			done <- r.Run(context.Background())
 		}()
 		select {
-		case <-out.all:
+		case <-lc.all:
 		case err := <-done:
 			b.Fatalf("Run returned before %d lines: %v", n, err)
 		}
@@ -53,32 +50,31 @@ func BenchmarkStartStop100(b *testing.B) {
 			b.Fatal(err)
 		}
 		stop += time.Since(t1)
+		if err := out.Close(); err != nil {
+			b.Fatal(err)
+		}
 	}
 	b.ReportMetric(float64(start.Microseconds())/1000/float64(b.N), "ms-start")
 	b.ReportMetric(float64(stop.Microseconds())/1000/float64(b.N), "ms-stop")
 }
 
-// lineCounter is an Output that counts the lines starting with "up " and
-// closes all once it has seen want of them.
+// lineCounter is the Mux's writer: it counts the lines starting with "up "
+// and closes all once it has seen want of them. A Mux writes whole lines,
+// from one goroutine.
 type lineCounter struct {
-	want   int64
-	seen   atomic.Int64
-	all    chan struct{}
-	failed chan struct{}
+	want int
+	seen int
+	all  chan struct{}
 }
 
-func (c *lineCounter) Register(string, int) {}
-
-func (c *lineCounter) Copy(_ string, _ output.Stream, r io.Reader) error {
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "up ") && c.seen.Add(1) == c.want {
-			close(c.all)
+func (c *lineCounter) Write(p []byte) (int, error) {
+	for line := range bytes.Lines(p) {
+		if bytes.HasPrefix(line, []byte("up ")) {
+			c.seen++
+			if c.seen == c.want {
+				close(c.all)
+			}
 		}
 	}
-	return sc.Err()
+	return len(p), nil
 }
-
-func (c *lineCounter) System(string) {}
-
-func (c *lineCounter) Failed() <-chan struct{} { return c.failed }

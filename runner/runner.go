@@ -14,7 +14,9 @@
 //     SIGCHLD, so it also reaps descendants adopted because proctor is a
 //     child subreaper (Linux) and, as PID 1, every zombie; once it has
 //     stopped, the shell reaps the guardian, the last child;
-//   - one reader goroutine per child stream copies lines into the Output;
+//   - the Output reads the children's pipes (output.Mux: one epoll loop
+//     for all of them on Linux, a goroutine for a fast child); a pty, or
+//     a run with a log check, has a reader goroutine of its own;
 //   - the prober reports when an instance's port starts accepting connections;
 //   - the guardian process stops every group proctor started if proctor is
 //     killed.
@@ -56,6 +58,13 @@ type Output interface {
 	Register(name string, colorIndex int)
 	// Copy writes every line read from r under name until r ends.
 	Copy(name string, stream output.Stream, r io.Reader) error
+	// CopyPipe does what Copy does for the non-blocking read end of a
+	// pipe, fd, which it owns from then on, and returns at once; done gets
+	// what Copy would return once fd is at its end and closed.
+	CopyPipe(name string, stream output.Stream, fd int, done func(error))
+	// AbortPipes closes every pipe CopyPipe still reads, and those given
+	// to it later.
+	AbortPipes()
 	// System writes one of proctor's own lines.
 	System(line string)
 	// Failed is closed when the output cannot be written any more.
@@ -307,7 +316,7 @@ func (s *shell) run(ctx context.Context) (err error) {
 		return err
 	}
 	defer s.devNull.Close()
-	s.stdin, s.stdinW, err = childPipe(true)
+	s.stdin, s.stdinW, err = stdinPipe()
 	if err != nil {
 		return err
 	}
@@ -609,7 +618,7 @@ func (s *shell) guardSend(err error) {
 const spawnBatch = 16
 
 // spawnAll starts the processes of batch, each in its own group, its output
-// copied by reader goroutines, and reports each outcome as an event, in
+// copied into the Output, and reports each outcome as an event, in
 // order.
 func (s *shell) spawnAll(batch []fxSpawn) []event {
 	starts := make([]*start, len(batch))
@@ -637,8 +646,9 @@ type start struct {
 	f       fxSpawn
 	spec    spawnSpec
 	proc    *process
-	readers []*os.File      // proctor's ends, read by copy
-	streams []output.Stream // of each reader
+	readers []*os.File      // a pty's master, read by copy
+	pipes   []int           // or the read ends of the stdout and stderr pipes
+	streams []output.Stream // of each reader or pipe
 	child   []*os.File      // the child's ends, closed once it is forked
 	pid     int
 	err     error
@@ -661,22 +671,24 @@ func (s *shell) prepare(f fxSpawn) *start {
 	} else {
 		// The child's ends of its stdout and stderr pipes, and proctor's,
 		// which it reads; stdin is the pipe all instances share.
-		var child, own [2]*os.File
+		var child [2]*os.File
+		own := []int{-1, -1}
 		var err error
 		for i := 0; i < 2 && err == nil; i++ {
-			child[i], own[i], err = childPipe(false)
+			child[i], own[i], err = outputPipe()
 		}
 		if err != nil {
-			for _, f := range append(child[:], own[:]...) {
-				if f != nil {
-					f.Close()
+			for i := range child {
+				if child[i] != nil {
+					child[i].Close()
+					syscall.Close(own[i])
 				}
 			}
 			st.err = err
 			return st
 		}
 		files = [3]*os.File{s.stdin, child[0], child[1]}
-		st.readers, st.streams, st.child = own[:], []output.Stream{output.Stdout, output.Stderr}, child[:]
+		st.pipes, st.streams, st.child = own, []output.Stream{output.Stdout, output.Stderr}, child[:]
 	}
 	st.spec = spawnSpec{command: f.inst.Command, direct: f.inst.Argv, dir: s.opts.Dir, env: s.spawnEnv(f.inst), files: files, tty: s.opts.TTY}
 	return st
@@ -691,6 +703,9 @@ func (s *shell) started(st *start) event {
 	if st.err != nil {
 		for _, r := range st.readers {
 			r.Close()
+		}
+		for _, fd := range st.pipes {
+			syscall.Close(fd)
 		}
 		return evSpawnFailed{gen: st.f.gen, err: st.err}
 	}
@@ -716,6 +731,18 @@ func (s *shell) started(st *start) event {
 	for i, r := range st.readers {
 		s.copy(f.inst.Name, st.streams[i], r, proc.raw, match, done)
 	}
+	for i, fd := range st.pipes {
+		if match != nil {
+			s.copy(f.inst.Name, st.streams[i], os.NewFile(uintptr(fd), "|0"), nil, match, done)
+			continue
+		}
+		s.readers.Add(1)
+		name := f.inst.Name
+		s.out.CopyPipe(name, st.streams[i], fd, func(err error) {
+			s.readErr(name, err)
+			s.readers.Done()
+		})
+	}
 	return evSpawned{gen: f.gen, pid: pid}
 }
 
@@ -728,7 +755,8 @@ func (s *shell) spawnEnv(inst procfile.Instance) []string {
 	return env.Set(inst.Env, guardTokenEnv, s.guardToken)
 }
 
-// copy starts a reader goroutine that copies r into the output until EOF,
+// copy starts a reader goroutine that copies r (a pty, or a pipe read for a
+// log check) into the output until EOF,
 // and to attached terminals when raw is not nil.
 func (s *shell) copy(name string, stream output.Stream, r *os.File, raw *fanout, match func(io.Reader) io.Reader, done func()) {
 	s.pipesMu.Lock()
@@ -743,12 +771,7 @@ func (s *shell) copy(name string, stream output.Stream, r *os.File, raw *fanout,
 		if match != nil {
 			src = match(src)
 		}
-		err := s.out.Copy(name, stream, src)
-		// A pty master reports EIO once the last slave is closed: that is
-		// its end of file.
-		if err != nil && !errors.Is(err, syscall.EIO) && !errors.Is(err, os.ErrClosed) {
-			s.out.System(fmt.Sprintf("%s: reading output: %v", name, err))
-		}
+		s.readErr(name, s.out.Copy(name, stream, src))
 		s.pipesMu.Lock()
 		delete(s.pipes, r)
 		s.pipesMu.Unlock()
@@ -757,6 +780,15 @@ func (s *shell) copy(name string, stream output.Stream, r *os.File, raw *fanout,
 			done()
 		}
 	})
+}
+
+// readErr reports an error reading name's output, unless it is an end.
+func (s *shell) readErr(name string, err error) {
+	// A pty master reports EIO once the last slave is closed: that is its
+	// end of file. ErrClosed: drain closed it.
+	if err != nil && !errors.Is(err, syscall.EIO) && !errors.Is(err, os.ErrClosed) {
+		s.out.System(fmt.Sprintf("%s: reading output: %v", name, err))
+	}
 }
 
 // drain waits for every reader to reach the end of its pipe. Pipes still
@@ -778,6 +810,7 @@ func (s *shell) drain() {
 		r.Close()
 	}
 	s.pipesMu.Unlock()
+	s.out.AbortPipes()
 	<-finished
 }
 

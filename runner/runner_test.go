@@ -63,6 +63,8 @@ type recorder struct {
 	changed chan struct{}
 	failed  chan struct{}
 	hook    func(line string) // called by System before it records, when set
+	pipes   map[*os.File]bool // read by CopyPipe
+	aborted bool
 }
 
 // setHook has System call hook with each line first: a test can hold the
@@ -92,6 +94,36 @@ func (r *recorder) Copy(name string, stream output.Stream, src io.Reader) error 
 		if err != nil {
 			return err
 		}
+	}
+}
+
+func (r *recorder) CopyPipe(name string, stream output.Stream, fd int, done func(error)) {
+	f := os.NewFile(uintptr(fd), "|"+name)
+	r.mu.Lock()
+	if r.pipes == nil {
+		r.pipes = map[*os.File]bool{}
+	}
+	r.pipes[f] = true
+	if r.aborted {
+		f.Close()
+	}
+	r.mu.Unlock()
+	go func() {
+		err := r.Copy(name, stream, f)
+		r.mu.Lock()
+		delete(r.pipes, f)
+		r.mu.Unlock()
+		f.Close()
+		done(err)
+	}()
+}
+
+func (r *recorder) AbortPipes() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.aborted = true
+	for f := range r.pipes {
+		f.Close()
 	}
 }
 

@@ -42,27 +42,32 @@ func hasChildren() bool {
 	return !errors.Is(err, unix.ECHILD)
 }
 
-// childPipe makes a pipe for one of a child's standard streams: child is
-// the end the child gets (the read end when childReads, for its stdin),
-// own the end proctor keeps. The child's end, and proctor's end of a stdin
-// pipe, which proctor only holds open, are plain blocking descriptors; only
-// the end proctor reads is non-blocking, in the runtime poller. os.Pipe
-// would put both ends in the poller, and each child end would then cost a
-// poller registration, its removal and two fcntl calls (Fd makes it
-// blocking again for the child): about 1,000 system calls for 100
-// instances.
-func childPipe(childReads bool) (child, own *os.File, err error) {
+// stdinPipe makes the pipe the instances share as their standard input:
+// r is theirs, w is the end proctor holds open. Both are plain blocking
+// descriptors, outside the runtime poller (os.Pipe would put them in it,
+// and each child end would then cost a poller registration, its removal
+// and two fcntl calls).
+func stdinPipe() (r, w *os.File, err error) {
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
 		return nil, nil, os.NewSyscallError("pipe2", err)
 	}
-	if childReads {
-		return os.NewFile(uintptr(p[0]), "|0"), os.NewFile(uintptr(p[1]), "|1"), nil
+	return os.NewFile(uintptr(p[0]), "|0"), os.NewFile(uintptr(p[1]), "|1"), nil
+}
+
+// outputPipe makes a pipe for a child's stdout or stderr: child is its
+// write end, a plain blocking descriptor, and own the read end proctor
+// keeps, non-blocking, for output.Mux.CopyPipe (or os.NewFile, which puts
+// it in the runtime poller).
+func outputPipe() (child *os.File, own int, err error) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return nil, -1, os.NewSyscallError("pipe2", err)
 	}
 	if err := unix.SetNonblock(p[0], true); err != nil {
 		unix.Close(p[0])
 		unix.Close(p[1])
-		return nil, nil, os.NewSyscallError("fcntl", err)
+		return nil, -1, os.NewSyscallError("fcntl", err)
 	}
-	return os.NewFile(uintptr(p[1]), "|1"), os.NewFile(uintptr(p[0]), "|0"), nil
+	return os.NewFile(uintptr(p[1]), "|1"), p[0], nil
 }

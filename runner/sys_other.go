@@ -30,16 +30,29 @@ const subreaper = false
 // subreaper no stranger is adopted, and the reaper's word is taken.
 func hasChildren() bool { return false }
 
-// childPipe makes a pipe for one of a child's standard streams: child is
-// the end the child gets (the read end when childReads, for its stdin),
-// own the end proctor keeps.
-func childPipe(childReads bool) (child, own *os.File, err error) {
-	r, w, err := os.Pipe()
+// stdinPipe makes the pipe the instances share as their standard input:
+// r is theirs, w is the end proctor holds open.
+func stdinPipe() (r, w *os.File, err error) { return os.Pipe() }
+
+// outputPipe makes a pipe for a child's stdout or stderr: child is its
+// write end, and own the read end proctor keeps, non-blocking, for
+// output.Mux.CopyPipe.
+func outputPipe() (child *os.File, own int, err error) {
+	var p [2]int
+	syscall.ForkLock.RLock()
+	err = syscall.Pipe(p[:])
+	if err == nil {
+		syscall.CloseOnExec(p[0])
+		syscall.CloseOnExec(p[1])
+	}
+	syscall.ForkLock.RUnlock()
 	if err != nil {
-		return nil, nil, err
+		return nil, -1, os.NewSyscallError("pipe", err)
 	}
-	if childReads {
-		return r, w, nil
+	if err := syscall.SetNonblock(p[0], true); err != nil {
+		syscall.Close(p[0])
+		syscall.Close(p[1])
+		return nil, -1, os.NewSyscallError("fcntl", err)
 	}
-	return w, r, nil
+	return os.NewFile(uintptr(p[1]), "|1"), p[0], nil
 }

@@ -1,0 +1,274 @@
+package output
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/proctor-run/proctor/internal/syncbuf"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+// newLoopPipe returns a pipe as the runner makes one for CopyPipe: the
+// read end non-blocking, the write end an *os.File the test writes.
+func newLoopPipe(t *testing.T) (int, *os.File) {
+	t.Helper()
+	var p [2]int
+	require.NoError(t, unix.Pipe2(p[:], unix.O_CLOEXEC))
+	require.NoError(t, unix.SetNonblock(p[0], true))
+	return p[0], os.NewFile(uintptr(p[1]), "|1")
+}
+
+// pipeDone collects the results of CopyPipe calls.
+type pipeDone struct {
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	errs map[string]error
+}
+
+// fn returns the done function of name's CopyPipe.
+func (d *pipeDone) fn(name string) func(error) {
+	d.wg.Add(1)
+	return func(err error) {
+		d.mu.Lock()
+		if d.errs == nil {
+			d.errs = map[string]error{}
+		}
+		_, twice := d.errs[name]
+		d.errs[name] = err
+		d.mu.Unlock()
+		if twice {
+			panic("done called twice for " + name)
+		}
+		d.wg.Done()
+	}
+}
+
+// wait waits for every done, at most d.
+func (d *pipeDone) wait(t *testing.T, timeout time.Duration) map[string]error {
+	t.Helper()
+	waitFor(t, goDone(d.wg.Wait), timeout, "every CopyPipe's done")
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.errs
+}
+
+// splitOutput parses NoTimestamp text output into each name's lines.
+func splitOutput(t *testing.T, out []byte, width int) map[string][][]byte {
+	t.Helper()
+	got := map[string][][]byte{}
+	for len(out) > 0 {
+		i := bytes.IndexByte(out, '\n')
+		require.GreaterOrEqual(t, i, 0, "output ends without a line end")
+		line := out[:i]
+		out = out[i+1:]
+		require.Greater(t, len(line), width+2, "line too short for a prefix: %.80q", line)
+		name := strings.TrimRight(string(line[:width]), " ")
+		require.Equal(t, " | ", string(line[width:width+3]), "bad separator in %.80q", line)
+		got[name] = append(got[name], line[width+3:])
+	}
+	return got
+}
+
+// TestCopyPipeKeepsLinesWhole: 24 pipes read by the pipe loop, written at
+// once in pieces of random size, slow (a few bytes at a time, so lines
+// straddle reads in the loop) or in bursts of much more (which hand the
+// pipe to a goroutine of its own, mid-line): every line, and every piece of a line
+// longer than the line limit, arrives whole, once, in order, under its
+// own name, and every done gets nil.
+func TestCopyPipeKeepsLinesWhole(t *testing.T) {
+	const pipes = 24
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 3))
+	out := &syncbuf.Buffer{}
+	m := New(out, Options{NoTimestamp: true, StallTimeout: time.Minute})
+	m.maxLine = 300 // pieces of long lines are common
+	names := make([]string, pipes)
+	data := make([][]byte, pipes)
+	for i := range pipes {
+		names[i] = "p." + strconv.Itoa(i+10)
+		// A slow pipe's data stays under startBuf, so no read of it can
+		// fill the loop's buffer however late the loop reads.
+		lines, lengths := 30, []int{0, 1, 40, 299, 300, 301}
+		if i%4 == 0 {
+			lines, lengths = 200, append(lengths, 1000)
+		}
+		var b bytes.Buffer
+		for j := range lines {
+			b.WriteString(names[i] + "#" + strconv.Itoa(j) + ":")
+			b.Write(alphabet[j%26 : j%26+lengths[rng.IntN(len(lengths))]])
+			b.WriteString([]string{"\n", "\r\n"}[rng.IntN(2)])
+		}
+		if i%3 == 0 {
+			b.WriteString("no line end")
+		}
+		data[i] = b.Bytes()
+	}
+	var done pipeDone
+	var writers sync.WaitGroup
+	for i := range pipes {
+		fd, w := newLoopPipe(t)
+		m.CopyPipe(names[i], Stream(i%2), fd, done.fn(names[i]))
+		burst := i%4 == 0
+		wr := rand.New(rand.NewPCG(seed, uint64(i)))
+		writers.Go(func() {
+			defer w.Close()
+			d := data[i]
+			for len(d) > 0 {
+				n := 1 + wr.IntN(40)
+				if burst {
+					n = 1 + wr.IntN(3*startBuf)
+				}
+				n = min(n, len(d))
+				if _, err := w.Write(d[:n]); err != nil {
+					t.Errorf("%s: write: %v", names[i], err)
+					return
+				}
+				d = d[n:]
+			}
+		})
+	}
+	writers.Wait()
+	errs := done.wait(t, time.Minute)
+	require.NoError(t, m.Close())
+	for _, name := range names {
+		assert.NoError(t, errs[name], "%s: done", name)
+	}
+	got := splitOutput(t, []byte(out.String()), 6)
+	for i, name := range names {
+		want := refLines(data[i], m.maxLine)
+		require.Equal(t, len(want), len(got[name]), "%s: number of lines", name)
+		for j := range want {
+			if !bytes.Equal(want[j], got[name][j]) {
+				t.Fatalf("%s: line %d: got %q, want %q", name, j, got[name][j], want[j])
+			}
+		}
+	}
+	assert.Zero(t, m.pipeBytes.Load(), "pipe budget in use once every pipe ended")
+	assert.Positive(t, m.handoffs.Load(), "fast pipes handed to goroutines of their own")
+	assert.Less(t, m.handoffs.Load(), int64(pipes), "pipes handed off: slow ones stay in the loop")
+}
+
+// TestCopyPipeQuietHoldsNoBuffer: 200 pipes of the loop whose children
+// printed a line and went quiet hold no read buffer (the heap grows by far
+// less than 200 of them), and no goroutine each.
+func TestCopyPipeQuietHoldsNoBuffer(t *testing.T) {
+	const pipes = 200
+	out := &syncbuf.Buffer{}
+	m := New(out, Options{NoTimestamp: true})
+	for i := range pipes {
+		m.Register("web."+strconv.Itoa(i+1), i)
+	}
+	before := liveHeap()
+	goroutinesBefore := runtime.NumGoroutine()
+	var done pipeDone
+	writers := make([]*os.File, pipes)
+	for i := range pipes {
+		fd, w := newLoopPipe(t)
+		writers[i] = w
+		defer w.Close()
+		m.CopyPipe("web."+strconv.Itoa(i+1), Stdout, fd, done.fn(strconv.Itoa(i)))
+		_, err := w.WriteString("half a line, ")
+		require.NoError(t, err)
+		_, err = w.WriteString("the other half\n")
+		require.NoError(t, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(out.String(), "the other half\n") < pipes {
+		require.True(t, time.Now().Before(deadline), "timed out waiting for %d lines:\n%s", pipes, out.String())
+		time.Sleep(5 * time.Millisecond)
+	}
+	liveHeap() // the pool's buffers survive one collection
+	grown := int64(liveHeap()) - int64(before)
+	goroutines := runtime.NumGoroutine() - goroutinesBefore
+	t.Logf("%d quiet pipes: heap grew by %d KiB, %d goroutines more", pipes, grown>>10, goroutines)
+	assert.Less(t, grown, int64(pipes*startBuf/4), "heap growth for %d quiet pipes", pipes)
+	assert.Less(t, goroutines, 10, "goroutines for %d quiet pipes", pipes)
+
+	for _, w := range writers {
+		w.Close()
+	}
+	for name, err := range done.wait(t, 10*time.Second) {
+		assert.NoError(t, err, "pipe %s", name)
+	}
+	require.NoError(t, m.Close())
+	assert.Equal(t, pipes, strings.Count(out.String(), "| half a line, the other half\n"), "whole lines")
+}
+
+// TestCopyPipeEnds: a pipe whose writer is gone before the loop reads it
+// ends at once, its last line written with a line end added.
+func TestCopyPipeEnds(t *testing.T) {
+	for _, data := range []string{"", "last\n", "no line end"} {
+		fd, w := newLoopPipe(t)
+		_, err := w.WriteString(data)
+		require.NoError(t, err)
+		require.NoError(t, w.Close())
+		out := &syncbuf.Buffer{}
+		m := New(out, Options{NoTimestamp: true})
+		var done pipeDone
+		m.CopyPipe("web.1", Stdout, fd, done.fn("web.1"))
+		assert.NoError(t, done.wait(t, 10*time.Second)["web.1"], "done for %q", data)
+		require.NoError(t, m.Close())
+		want := ""
+		if data != "" {
+			want = "web.1  | " + strings.TrimSuffix(data, "\n") + "\n"
+		}
+		assert.Equal(t, want, out.String(), "output for %q", data)
+	}
+}
+
+// TestAbortPipes: AbortPipes ends the pipes still open, in the loop or
+// handed to a goroutine (a fast child), with os.ErrClosed, and every pipe
+// given after it at once.
+func TestAbortPipes(t *testing.T) {
+	m := New(&syncbuf.Buffer{}, Options{NoTimestamp: true})
+	var done pipeDone
+	quietFd, quiet := newLoopPipe(t)
+	defer quiet.Close()
+	m.CopyPipe("quiet.1", Stdout, quietFd, done.fn("quiet"))
+	fastFd, fast := newLoopPipe(t)
+	defer fast.Close()
+	m.CopyPipe("fast.1", Stdout, fastFd, done.fn("fast"))
+	// Two full pipes of lines: the loop's first read fills its buffer.
+	chunk := []byte(strings.Repeat(strings.Repeat("x", 79)+"\n", 2*startBuf/80))
+	for range 4 {
+		_, err := fast.Write(chunk)
+		require.NoError(t, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m.pipeFiles.mu.Lock()
+		n := len(m.pipeFiles.files)
+		m.pipeFiles.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the fast pipe was not handed to a goroutine")
+		time.Sleep(time.Millisecond)
+	}
+	m.AbortPipes()
+	errs := done.wait(t, 10*time.Second)
+	assert.ErrorIs(t, errs["quiet"], os.ErrClosed, "the quiet pipe's end")
+	assert.ErrorIs(t, errs["fast"], os.ErrClosed, "the fast pipe's end")
+
+	lateFd, late := newLoopPipe(t)
+	defer late.Close()
+	var lateDone pipeDone
+	m.CopyPipe("late.1", Stdout, lateFd, lateDone.fn("late"))
+	assert.ErrorIs(t, lateDone.wait(t, 10*time.Second)["late"], os.ErrClosed, "a pipe given after AbortPipes")
+	require.NoError(t, m.Close())
+	// Every read end is closed: writing gets EPIPE.
+	for _, w := range []*os.File{quiet, fast, late} {
+		_, err := w.Write([]byte("more\n"))
+		assert.ErrorIs(t, err, unix.EPIPE, "writing %s after AbortPipes", w.Name())
+	}
+}
