@@ -42,7 +42,8 @@ func TestBusyPorts(t *testing.T) { checkBusyPorts(t, BusyPorts) }
 func TestBusyPortsWithoutListing(t *testing.T) {
 	checkBusyPorts(t, func(ports []int) []int { return tryPorts(ports, nil, false) })
 	// A complete listing without the port: it is not tried at all, even
-	// while held (a bound socket that does not listen is not seen).
+	// though a socket listens on it here; a listing that has the port gets
+	// it tried and found held.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
