@@ -117,3 +117,87 @@ func FuzzJSONString(f *testing.F) {
 		}
 	})
 }
+
+// stallReader returns data in reads of the given sizes, as chunkReader
+// does, and errWouldBlock instead of a read wherever stalls says so (its
+// bits, cycled), never twice in a row: a non-blocking pipe that the writer
+// has not filled yet.
+type stallReader struct {
+	chunkReader
+	stalls  []byte
+	n       int
+	stalled bool
+}
+
+func (r *stallReader) Read(p []byte) (int, error) {
+	if len(r.stalls) > 0 {
+		b := r.stalls[(r.n/8)%len(r.stalls)] & (1 << (r.n % 8))
+		r.n++
+		if b != 0 && !r.stalled {
+			r.stalled = true
+			return 0, errWouldBlock
+		}
+	}
+	r.stalled = false
+	return r.chunkReader.Read(p)
+}
+
+// copyPolled copies data as the pipe loop does: run once per wakeup,
+// with a buffer of size bytes, until the end, or until a read fills the
+// buffer and the pipe goes on in follow.
+func copyPolled(t testing.TB, data []byte, sizes []int, stalls []byte, maxLine, size int) string {
+	var buf bytes.Buffer
+	m := New(&buf, Options{NoTimestamp: true})
+	m.maxLine = maxLine
+	c := copier{m: m, name: "t.1", f: newFormatter(&m.opts, "t.1", Stdout)}
+	r := &stallReader{chunkReader: chunkReader{data: data, sizes: sizes}, stalls: stalls}
+	l := copyLoop{c: &c, r: r, polled: true, size: size}
+	for wakeups := 0; ; wakeups++ {
+		if wakeups > 10*len(data)+100 {
+			t.Fatalf("no end after %d wakeups", wakeups)
+		}
+		more, err := l.run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !more {
+			l.release()
+			break
+		}
+		if l.fast {
+			if err := l.follow(r); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		if l.bp != nil && l.end == l.start {
+			t.Fatalf("a drained pipe holds a buffer between wakeups")
+		}
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+// FuzzPolled: the pipe loop's way of reading (one read per wakeup, reads
+// that would block, a partial line kept between wakeups, a fast pipe
+// handed to follow mid-line) gives the lines of the obvious model.
+func FuzzPolled(f *testing.F) {
+	f.Add([]byte("a\nbc\r\ndef"), []byte{1, 2, 3}, []byte{0x55}, uint8(2), uint8(0))
+	f.Add([]byte("0123456789abcdefghij\n\n\r\nxyz"), []byte{7}, []byte{0x0f}, uint8(7), uint8(3))
+	f.Add([]byte("abcdefgh\r\r\nij\nk"), []byte{8, 1}, []byte{}, uint8(7), uint8(5))
+	f.Add([]byte("long line without end, read in pieces"), []byte{4}, []byte{0xaa}, uint8(15), uint8(60))
+	f.Fuzz(func(t *testing.T, data, chunks, stalls []byte, limit, bufSize uint8) {
+		maxLine := int(limit%16) + 1
+		size := int(bufSize%64) + 1 // small: reads fill it, and the pipe is handed off
+		sizes := make([]int, len(chunks))
+		for i, c := range chunks {
+			sizes[i] = int(c)
+		}
+		got := copyPolled(t, data, sizes, stalls, maxLine, size)
+		if want := render(refLines(data, maxLine)); got != want {
+			t.Fatalf("input %q in reads %v, stalls %x, max %d, buffer %d:\ngot  %q\nwant %q", data, sizes, stalls, maxLine, size, got, want)
+		}
+	})
+}
