@@ -82,6 +82,89 @@ func TestGuardStopsTokenCarriers(t *testing.T) {
 	})
 }
 
+// TestGuardianTokenSearchNeedsItsOwnProc: a guardian in a PID namespace of
+// its own whose /proc is still the outer namespace's (proctor started by
+// `unshare --pid --fork` without --mount-proc) does not search /proc for
+// the token. The pids there are not its namespace's: a token carrier's
+// group X outside would be signalled as group X inside, another process.
+// Here that other process exists: the namespace's next pid is set to X
+// (ns_last_pid) before a victim starts a session there, so a guardian
+// that searched would stop it.
+func TestGuardianTokenSearchNeedsItsOwnProc(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("a new PID namespace needs root")
+	}
+	forEachGuardian(t, func(t *testing.T, g guardianImpl) {
+		dir := t.TempDir()
+		runToken := fmt.Sprintf("run-%d", time.Now().UnixNano())
+		marks := proctest.Token{Var: "GUARD_TEST_NS", Value: runToken}
+		t.Cleanup(func() { marks.Kill(t) })
+
+		carrier := exec.Command("sleep", "1000")
+		carrier.Env = append(os.Environ(), marks.Env(), guardTokenEnv+"="+runToken)
+		carrier.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		require.NoError(t, carrier.Start())
+		go carrier.Wait()
+		group := carrier.Process.Pid
+
+		argv := g.command(time.Second)
+		var extra []*os.File
+		if g.name == "compiled" {
+			// The memfd, as fd 3 of the namespace's first process.
+			fd, err := strconv.Atoi(filepath.Base(argv[0]))
+			require.NoError(t, err, "compiled guardian path %s", argv[0])
+			dup, err := syscall.Dup(fd)
+			require.NoError(t, err)
+			f := os.NewFile(uintptr(dup), "guardian")
+			defer f.Close()
+			extra, argv[0] = []*os.File{f}, "/proc/self/fd/3"
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "events"), []byte("="+runToken+"\n"), 0o600))
+		require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "ready"), 0o600))
+		// $1 is the group; the rest is the guardian's command line. The
+		// victim says its pid as /proc (the outer namespace's) shows it.
+		script := `echo $(($1 - 1)) > /proc/sys/kernel/ns_last_pid || exit 3
+shift
+setsid sh -c 'read -r p _ < /proc/self/stat; echo "$p" > ready; exec sleep 1000' &
+[ "$!" = "$((${group}))" ] || exit 4
+read -r victim < ready
+"$@" < events
+echo "$victim" > done.tmp && mv done.tmp done
+exec sleep 1000`
+		script = strings.ReplaceAll(script, "${group}", strconv.Itoa(group))
+		ns := exec.Command("/bin/sh", append([]string{"-c", script, "sh", strconv.Itoa(group)}, argv...)...)
+		ns.Dir = dir
+		ns.Env = append(os.Environ(), marks.Env())
+		ns.ExtraFiles = extra
+		ns.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Cloneflags: syscall.CLONE_NEWPID}
+		if err := ns.Start(); err != nil {
+			t.Skipf("cannot start a process in a new PID namespace here: %v", err)
+		}
+		// The namespace's first process: its end ends the namespace.
+		var waitErr error
+		exited := make(chan struct{})
+		go func() { waitErr = ns.Wait(); close(exited) }()
+		t.Cleanup(func() { syscall.Kill(ns.Process.Pid, syscall.SIGKILL); <-exited })
+		var victim int
+		deadline := time.After(20 * time.Second)
+		for victim == 0 {
+			select {
+			case <-exited:
+				t.Skipf("the namespace's next pid could not be set to %d here (%v)", group, waitErr)
+			case <-deadline:
+				t.Fatal("the guardian in the new namespace did not end")
+			case <-time.After(5 * time.Millisecond):
+			}
+			if b, err := os.ReadFile(filepath.Join(dir, "done")); err == nil {
+				victim, err = strconv.Atoi(strings.TrimSpace(string(b)))
+				require.NoError(t, err, "done holds %q", b)
+			}
+		}
+		assert.True(t, procAlive(victim), "the process of group %d in the guardian's namespace (pid %d outside) is left alone", group, victim)
+		assert.True(t, procAlive(group), "the carrier outside (pid %d) is left alone", group)
+	})
+}
+
 // procAlive reports whether pid runs (a zombie has no environment left in
 // /proc: it has ended).
 func procAlive(pid int) bool {

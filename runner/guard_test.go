@@ -138,13 +138,19 @@ func startGroup(t *testing.T, script string) *exec.Cmd {
 // events and then end of file, as when proctor dies, and waits for it.
 func runGuardian(t *testing.T, gi guardianImpl, grace time.Duration, events string) {
 	t.Helper()
+	runGuardianWith(t, gi, grace, events, &syscall.SysProcAttr{Setpgid: true})
+}
+
+// runGuardianWith is runGuardian with the guardian started with attr.
+func runGuardianWith(t *testing.T, gi guardianImpl, grace time.Duration, events string, attr *syscall.SysProcAttr) {
+	t.Helper()
 	argv := gi.command(grace)
 	g := exec.Command(argv[0], argv[1:]...)
 	g.Env = []string{}
 	g.Stdin = strings.NewReader(events)
 	var stderr bytes.Buffer
 	g.Stderr = &stderr
-	g.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	g.SysProcAttr = attr
 	require.NoError(t, g.Start())
 	require.NoError(t, waitDeadline(t, g, grace+20*time.Second), "the guardian ends")
 	assert.Empty(t, stderr.String(), "the guardian says nothing")
