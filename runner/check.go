@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -113,7 +112,7 @@ func (s *shell) startProbe(run probeRun) {
 	if s.guardToken != "" {
 		environ = env.Set(environ, guardTokenEnv, s.guardToken)
 	}
-	pid, err := s.spawner.spawn(spawnSpec{command: run.command, dir: s.opts.Dir, env: environ, files: [3]*os.File{s.devNull, s.devNull, s.devNull}})
+	pid, err := s.spawner.spawn(spawnSpec{command: run.command, dir: s.opts.Dir, env: environ, files: [3]int{int(s.devNull.Fd()), int(s.devNull.Fd()), int(s.devNull.Fd())}})
 	if err != nil {
 		run.result <- false
 		return

@@ -566,11 +566,12 @@ func (s *shell) startGuardian() {
 		return
 	}
 	defer r.Close()
-	pid, err := s.spawner.spawn(spawnSpec{argv: s.opts.Guardian, files: [3]*os.File{r, s.devNull, s.devNull}})
+	files := [3]int{int(r.Fd()), int(s.devNull.Fd()), int(s.devNull.Fd())}
+	pid, err := s.spawner.spawn(spawnSpec{argv: s.opts.Guardian, files: files})
 	if alt := scriptInstead(s.opts.Guardian); err != nil && alt != nil {
 		// The kernel would not execute the memfd (a security policy):
 		// the script does the same work in more memory.
-		pid, err = s.spawner.spawn(spawnSpec{argv: alt, files: [3]*os.File{r, s.devNull, s.devNull}})
+		pid, err = s.spawner.spawn(spawnSpec{argv: alt, files: files})
 	}
 	if err != nil {
 		w.Close()
@@ -649,7 +650,8 @@ type start struct {
 	readers []*os.File      // a pty's master, read by copy
 	pipes   []int           // or the read ends of the stdout and stderr pipes
 	streams []output.Stream // of each reader or pipe
-	child   []*os.File      // the child's ends, closed once it is forked
+	child   []*os.File      // the child's end of a pty, closed once it is forked
+	childFd []int           // or of its pipes
 	pid     int
 	err     error
 }
@@ -658,37 +660,36 @@ type start struct {
 // cannot.
 func (s *shell) prepare(f fxSpawn) *start {
 	st := &start{f: f, proc: &process{name: f.inst.Name}}
-	var files [3]*os.File
+	var files [3]int
 	if s.opts.TTY {
 		master, slave, err := openPTY(s.opts.WindowSize.orDefault())
 		if err != nil {
 			st.err = err
 			return st
 		}
-		files = [3]*os.File{slave, slave, slave}
+		files = [3]int{int(slave.Fd()), int(slave.Fd()), int(slave.Fd())}
 		st.readers, st.streams, st.child = []*os.File{master}, []output.Stream{output.Stdout}, []*os.File{slave}
 		st.proc.tty = master
 	} else {
 		// The child's ends of its stdout and stderr pipes, and proctor's,
 		// which it reads; stdin is the pipe all instances share.
-		var child [2]*os.File
-		own := []int{-1, -1}
+		child, own := []int{-1, -1}, []int{-1, -1}
 		var err error
 		for i := 0; i < 2 && err == nil; i++ {
 			child[i], own[i], err = outputPipe()
 		}
 		if err != nil {
 			for i := range child {
-				if child[i] != nil {
-					child[i].Close()
+				if child[i] >= 0 {
+					syscall.Close(child[i])
 					syscall.Close(own[i])
 				}
 			}
 			st.err = err
 			return st
 		}
-		files = [3]*os.File{s.stdin, child[0], child[1]}
-		st.pipes, st.streams, st.child = own, []output.Stream{output.Stdout, output.Stderr}, child[:]
+		files = [3]int{int(s.stdin.Fd()), child[0], child[1]}
+		st.pipes, st.streams, st.childFd = own, []output.Stream{output.Stdout, output.Stderr}, child
 	}
 	st.spec = spawnSpec{command: f.inst.Command, direct: f.inst.Argv, dir: s.opts.Dir, env: s.spawnEnv(f.inst), files: files, tty: s.opts.TTY}
 	return st
@@ -699,6 +700,9 @@ func (s *shell) prepare(f fxSpawn) *start {
 func (s *shell) started(st *start) event {
 	for _, f := range st.child {
 		f.Close()
+	}
+	for _, fd := range st.childFd {
+		syscall.Close(fd)
 	}
 	if st.err != nil {
 		for _, r := range st.readers {

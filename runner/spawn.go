@@ -16,8 +16,9 @@ type spawnSpec struct {
 	command string
 	dir     string
 	env     []string
-	// files become the child's fds 0, 1 and 2.
-	files [3]*os.File
+	// files become the child's fds 0, 1 and 2: descriptors of proctor's,
+	// open until the fork.
+	files [3]int
 	// tty starts the child as the leader of a new session with files[0] as
 	// its controlling terminal; otherwise it leads a new process group.
 	tty bool
@@ -131,7 +132,7 @@ func forkExec(spec spawnSpec) (int, error) {
 	attr := &syscall.ProcAttr{
 		Dir:   spec.dir,
 		Env:   spec.env,
-		Files: []uintptr{spec.files[0].Fd(), spec.files[1].Fd(), spec.files[2].Fd()},
+		Files: []uintptr{uintptr(spec.files[0]), uintptr(spec.files[1]), uintptr(spec.files[2])},
 		Sys:   sysProcAttr(spec.tty),
 	}
 	if spec.argv != nil {

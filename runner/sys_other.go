@@ -37,7 +37,7 @@ func stdinPipe() (r, w *os.File, err error) { return os.Pipe() }
 // outputPipe makes a pipe for a child's stdout or stderr: child is its
 // write end, and own the read end proctor keeps, non-blocking, for
 // output.Mux.CopyPipe.
-func outputPipe() (child *os.File, own int, err error) {
+func outputPipe() (child, own int, err error) {
 	var p [2]int
 	syscall.ForkLock.RLock()
 	err = syscall.Pipe(p[:])
@@ -47,12 +47,12 @@ func outputPipe() (child *os.File, own int, err error) {
 	}
 	syscall.ForkLock.RUnlock()
 	if err != nil {
-		return nil, -1, os.NewSyscallError("pipe", err)
+		return -1, -1, os.NewSyscallError("pipe", err)
 	}
 	if err := syscall.SetNonblock(p[0], true); err != nil {
 		syscall.Close(p[0])
 		syscall.Close(p[1])
-		return nil, -1, os.NewSyscallError("fcntl", err)
+		return -1, -1, os.NewSyscallError("fcntl", err)
 	}
-	return os.NewFile(uintptr(p[1]), "|1"), p[0], nil
+	return p[1], p[0], nil
 }
