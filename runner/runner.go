@@ -229,8 +229,8 @@ type process struct {
 
 // logDrainWait bounds how long the exit of a run with a log check that has
 // not matched waits for its last lines to be read: a descendant may hold
-// the pipe open long after.
-const logDrainWait = 200 * time.Millisecond
+// the pipe open long after. A variable for tests.
+var logDrainWait = 200 * time.Millisecond
 
 // shell is the goroutine that owns the machine and does the work its
 // effects ask for; see the package doc.
@@ -725,7 +725,7 @@ func (s *shell) started(st *start) event {
 	if matched != nil {
 		proc.gen, proc.matched, proc.drained = f.gen, matched, make(chan struct{})
 		var left atomic.Int32
-		left.Store(int32(len(st.readers)))
+		left.Store(int32(len(st.readers) + len(st.pipes)))
 		done = func() {
 			if left.Add(-1) == 0 {
 				close(proc.drained)
@@ -737,7 +737,7 @@ func (s *shell) started(st *start) event {
 	}
 	for i, fd := range st.pipes {
 		if match != nil {
-			s.copy(f.inst.Name, st.streams[i], os.NewFile(uintptr(fd), "|0"), nil, match, done)
+			s.copy(f.inst.Name, st.streams[i], os.NewFile(uintptr(fd), "|"+st.streams[i].String()), nil, match, done)
 			continue
 		}
 		s.readers.Add(1)

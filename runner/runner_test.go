@@ -548,3 +548,22 @@ func TestStoppedChildGetsTermAtShutdown(t *testing.T) {
 	assert.Zero(t, st.out.count(`SIGKILL`))
 	st.assertNoSurvivors()
 }
+
+// TestLogCheckExitWaitsOnlyForItsPipes: the exit of a run with a log check
+// is reported once both its pipes are read to their end (its ready line
+// first), not after logDrainWait, raised here to a minute.
+func TestLogCheckExitWaitsOnlyForItsPipes(t *testing.T) {
+	saved := logDrainWait
+	logDrainWait = time.Minute
+	defer func() { logDrainWait = saved }()
+	opts := Options{App: procfile.App{Rules: map[string]procfile.Rules{
+		"db": {Ready: procfile.Readiness{Kind: procfile.ReadyLog, Arg: "ready to accept"}},
+	}}}
+	st := startStack(t, "db: echo 'ready to accept'; echo bye >&2; exit 3\n", opts)
+	assert.Equal(t, 3, st.wait(), "exit code")
+	lines := st.out.all()
+	ready := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, "db.1 is ready") })
+	exited := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, "db.1 exited with code 3") })
+	assert.GreaterOrEqual(t, ready, 0, "the ready line:\n%s", strings.Join(lines, "\n"))
+	assert.Greater(t, exited, ready, "the exit after the ready line:\n%s", strings.Join(lines, "\n"))
+}
