@@ -303,6 +303,14 @@ func (c *copier) copy(r io.Reader) error {
 	}
 }
 
+// flush writes the partial line held, if any, as a line.
+func (l *copyLoop) flush() {
+	if l.bp != nil && l.end > l.start {
+		l.c.emit(nil, l.buf[l.start:l.end])
+		l.start = l.end
+	}
+}
+
 // dropBuf gives back the buffer of a drained pipe (no partial line held).
 func (l *copyLoop) dropBuf() {
 	l.c.m.freeReadBuf(l.bp)
@@ -335,7 +343,10 @@ func (l *copyLoop) enlargePipe() {
 func (l *copyLoop) follow(r io.Reader) error {
 	defer l.c.stopTimer()
 	defer l.release()
-	l.r, l.polled, l.wait, l.fresh, l.size = r, false, newReadyWaiter(r), true, fastBuf
+	l.r, l.polled, l.wait, l.size = r, false, newReadyWaiter(r), fastBuf
+	if l.bp != nil && len(l.buf) < fastBuf {
+		l.take(fastBuf)
+	}
 	l.enlargePipe()
 	for {
 		more, err := l.run()
@@ -378,8 +389,9 @@ func (l *copyLoop) take(n int) {
 //
 // For the pipe loop (polled), run reads once and returns more: the loop's
 // epoll is level-triggered and tells when there is more. A read that
-// fills the buffer (startBuf bytes) marks a fast child, which the loop
-// hands to a goroutine of its own.
+// fills the buffer, and half of it or more, marks a fast child, which the
+// loop hands to a goroutine of its own (follow); a partial line that
+// fills it grows it at the next wakeup, as in Copy.
 func (l *copyLoop) run() (more bool, err error) {
 	c, m := l.c, l.c.m
 	maxLine := m.maxLine
@@ -398,6 +410,13 @@ func (l *copyLoop) run() (more bool, err error) {
 				l.fresh = false
 			}
 			l.take(l.size)
+		}
+		if l.polled && l.start > 0 {
+			// Keep a partial line at the front: a slow child writing 4 KiB
+			// blocks that end mid-line would otherwise fill the buffer in
+			// four wakeups, and look fast.
+			l.end = copy(l.buf, l.buf[l.start:l.end])
+			l.start = 0
 		}
 		if l.end == len(l.buf) {
 			if l.start > 0 {
@@ -445,7 +464,7 @@ func (l *copyLoop) run() (more bool, err error) {
 			case i >= 0 && len(buf) > fastBuf && end-start <= fastBuf/2:
 				// A long line has ended: give back its memory.
 				l.take(fastBuf)
-			case full && len(buf) < fastBuf:
+			case full && len(buf) < fastBuf && !l.polled:
 				// Reads fill the small buffer: a fast child, read more at once,
 				// and give it a bigger pipe so that it blocks less often and
 				// proctor wakes up less often (-20% of proctor's CPU time for
@@ -462,7 +481,7 @@ func (l *copyLoop) run() (more bool, err error) {
 		}
 		if l.polled && err == nil {
 			switch {
-			case full:
+			case full && n >= len(buf)/2:
 				l.fast = true // handed to a goroutine of its own
 			case l.end == l.start:
 				// Drained, no partial line held: no buffer while quiet.
@@ -474,10 +493,7 @@ func (l *copyLoop) run() (more bool, err error) {
 			time.Sleep(gatherWait)
 		}
 		if err != nil {
-			if l.end > l.start {
-				c.emit(nil, l.buf[l.start:l.end])
-				l.start = l.end
-			}
+			l.flush()
 			if err == io.EOF {
 				return false, nil
 			}

@@ -39,6 +39,13 @@ func (p *pipeFiles) remove(f *os.File) {
 	p.mu.Unlock()
 }
 
+// isAborted reports whether abort was called.
+func (p *pipeFiles) isAborted() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.aborted
+}
+
 // abort closes every tracked file, and those added later at once.
 func (p *pipeFiles) abort() {
 	p.mu.Lock()
@@ -59,7 +66,8 @@ func (p *pipeFiles) abort() {
 // buffer while quiet, and at shutdown their 200 ends of file are read in
 // a few batches instead of waking 200 goroutines. A child whose reads
 // fill the buffer (a fast child) gets a goroutine of its own, as with
-// Copy. done runs on that goroutine or the loop's and must not block.
+// Copy. done runs on that goroutine or the loop's: it must return soon
+// (System is fine) and must not call Close.
 func (m *Mux) CopyPipe(name string, stream Stream, fd int, done func(error)) {
 	m.ensure(name)
 	if l := m.pipeLoop(); l != nil {
@@ -76,6 +84,7 @@ func (m *Mux) copyPipeFile(name string, stream Stream, f *os.File, l *copyLoop, 
 	if !m.pipeFiles.add(f) {
 		f.Close()
 		if l != nil {
+			l.flush()
 			l.c.stopTimer()
 			l.release()
 		}

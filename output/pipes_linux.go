@@ -21,11 +21,12 @@ type pipeLoop struct {
 	rc   syscall.RawConn // ep's
 	wake int             // an eventfd in the epoll set: abort and stop
 
-	mu      sync.Mutex
-	pipes   map[int32]*loopPipe // by descriptor
-	aborted bool                // AbortPipes was called
-	stopped bool                // Close was called, or the loop failed
-	exited  chan struct{}
+	mu       sync.Mutex
+	pipes    map[int32]*loopPipe // by descriptor
+	aborted  bool                // AbortPipes was called
+	stopped  bool                // Close was called, or the loop failed
+	released bool                // wake is closed: stop has returned
+	exited   chan struct{}
 }
 
 // loopPipe is one pipe of the loop.
@@ -86,14 +87,16 @@ func startPipeLoop(m *Mux) (*pipeLoop, error) {
 	}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wake)}
 	err = unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &ev)
-	if err == nil {
+	if err != nil {
+		err = os.NewSyscallError("epoll_ctl", err)
+	} else if err = unix.SetNonblock(epfd, true); err != nil {
 		// Non-blocking, it goes into the runtime poller (os.NewFile).
-		err = unix.SetNonblock(epfd, true)
+		err = os.NewSyscallError("fcntl", err)
 	}
 	if err != nil {
 		unix.Close(wake)
 		unix.Close(epfd)
-		return nil, os.NewSyscallError("epoll_ctl", err)
+		return nil, err
 	}
 	ep := os.NewFile(uintptr(epfd), "epoll")
 	rc, err := ep.SyscallConn()
@@ -108,7 +111,9 @@ func startPipeLoop(m *Mux) (*pipeLoop, error) {
 }
 
 // add gives fd to the loop, or returns an error and leaves fd to the
-// caller.
+// caller. The check, the entry and the registration are one step under mu:
+// an abort or a stop that ends the loop's pipes finds fd registered, or
+// not at all.
 func (l *pipeLoop) add(name string, stream Stream, fd int, done func(error)) error {
 	p := &loopPipe{fd: fd, done: done}
 	p.c = copier{m: l.m, name: name, f: newFormatter(&l.m.opts, name, stream)}
@@ -116,19 +121,16 @@ func (l *pipeLoop) add(name string, stream Stream, fd int, done func(error)) err
 	// it marks a fast child.
 	p.l = copyLoop{c: &p.c, r: fdReader(fd), polled: true, size: startBuf}
 	l.mu.Lock()
-	if l.aborted || l.stopped {
-		l.mu.Unlock()
+	defer l.mu.Unlock()
+	// An AbortPipes before the loop started marked only the files.
+	if l.aborted || l.stopped || l.m.pipeFiles.isAborted() {
 		return os.ErrClosed
 	}
-	l.pipes[int32(fd)] = p
-	l.mu.Unlock()
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
 	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
-		l.mu.Lock()
-		delete(l.pipes, int32(fd))
-		l.mu.Unlock()
 		return os.NewSyscallError("epoll_ctl", err)
 	}
+	l.pipes[int32(fd)] = p
 	return nil
 }
 
@@ -153,10 +155,14 @@ func (l *pipeLoop) run() {
 			continue
 		}
 		if werr != nil {
+			// Not expected: the pipes go on, each on a goroutine of its own.
 			l.mu.Lock()
 			l.stopped = true
+			left := l.takeAll()
 			l.mu.Unlock()
-			l.finishAll(os.NewSyscallError("epoll_wait", werr))
+			for _, p := range left {
+				l.handOff(p)
+			}
 			return
 		}
 		for _, ev := range evs[:n] {
@@ -185,13 +191,30 @@ func (l *pipeLoop) serve(fd int32) {
 		l.finish(p, err)
 	case p.l.fast:
 		// A fast child: a goroutine of its own waits for it in the runtime
-		// poller (os.NewFile of a non-blocking descriptor), and the
-		// others' lines do not wait behind its reads.
+		// poller, and the others' lines do not wait behind its reads.
 		l.remove(p)
 		l.m.handoffs.Add(1)
-		f := os.NewFile(uintptr(p.fd), "|"+p.c.name)
-		l.m.copyPipeFile(p.c.name, p.c.f.stream, f, &p.l, p.done)
+		l.handOff(p)
 	}
+}
+
+// handOff gives p, out of the loop, to a goroutine of its own (os.NewFile
+// of a non-blocking descriptor puts it in the runtime poller).
+func (l *pipeLoop) handOff(p *loopPipe) {
+	f := os.NewFile(uintptr(p.fd), "|"+p.c.name)
+	l.m.copyPipeFile(p.c.name, p.c.f.stream, f, &p.l, p.done)
+}
+
+// takeAll removes every pipe from the loop and returns them; called with
+// mu held.
+func (l *pipeLoop) takeAll() []*loopPipe {
+	left := make([]*loopPipe, 0, len(l.pipes))
+	for fd, p := range l.pipes {
+		unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, p.fd, nil)
+		delete(l.pipes, fd)
+		left = append(left, p)
+	}
+	return left
 }
 
 // remove takes p out of the loop. Deleting it from the epoll set before
@@ -207,22 +230,25 @@ func (l *pipeLoop) remove(p *loopPipe) {
 // finish ends p: closed, its memory given back, done called.
 func (l *pipeLoop) finish(p *loopPipe, err error) {
 	l.remove(p)
+	l.end(p, err)
+}
+
+// end closes p, out of the loop, and calls its done.
+func (l *pipeLoop) end(p *loopPipe, err error) {
 	unix.Close(p.fd)
 	p.c.stopTimer()
 	p.l.release()
 	p.done(err)
 }
 
-// finishAll ends every pipe left with err.
-func (l *pipeLoop) finishAll(err error) {
+// abortAll ends every pipe left, writing the partial line each holds.
+func (l *pipeLoop) abortAll() {
 	l.mu.Lock()
-	left := make([]*loopPipe, 0, len(l.pipes))
-	for _, p := range l.pipes {
-		left = append(left, p)
-	}
+	left := l.takeAll()
 	l.mu.Unlock()
 	for _, p := range left {
-		l.finish(p, err)
+		p.l.flush()
+		l.end(p, &os.PathError{Op: "read", Path: "pipe", Err: os.ErrClosed})
 	}
 }
 
@@ -234,18 +260,22 @@ func (l *pipeLoop) woken() bool {
 	aborted, stopped := l.aborted, l.stopped
 	l.mu.Unlock()
 	if aborted || stopped {
-		l.finishAll(&os.PathError{Op: "read", Path: "pipe", Err: os.ErrClosed})
+		l.abortAll()
 	}
 	return stopped
 }
 
-// signal sets a flag under mu and wakes the loop.
+// signal sets a flag and wakes the loop, under mu, unless the loop's
+// descriptors are released (its wake descriptor's number may be another
+// file's by now).
 func (l *pipeLoop) signal(set func()) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	set()
-	l.mu.Unlock()
-	one := [8]byte{1}
-	unix.Write(l.wake, one[:])
+	if !l.released {
+		one := [8]byte{1}
+		unix.Write(l.wake, one[:])
+	}
 }
 
 // abort ends every pipe of the loop, and refuses new ones.
@@ -256,6 +286,9 @@ func (l *pipeLoop) abort() { l.signal(func() { l.aborted = true }) }
 func (l *pipeLoop) stop() {
 	l.signal(func() { l.stopped = true })
 	<-l.exited
+	l.mu.Lock()
+	l.released = true
 	unix.Close(l.wake)
+	l.mu.Unlock()
 	l.ep.Close()
 }

@@ -272,3 +272,158 @@ func TestAbortPipes(t *testing.T) {
 		assert.ErrorIs(t, err, unix.EPIPE, "writing %s after AbortPipes", w.Name())
 	}
 }
+
+// TestCopyPipeSlowBlockWriterStaysInLoop: a slow child whose stdio writes
+// 4 KiB blocks ending mid-line is not taken for a fast one: its partial
+// line is kept at the front of the buffer, so no read fills it. Each block
+// is written once the loop has read the one before (its last whole line is
+// out).
+func TestCopyPipeSlowBlockWriterStaysInLoop(t *testing.T) {
+	out := &syncbuf.Buffer{}
+	m := New(out, Options{NoTimestamp: true})
+	fd, w := newLoopPipe(t)
+	defer w.Close()
+	var done pipeDone
+	m.CopyPipe("slow.1", Stdout, fd, done.fn("slow"))
+	var data bytes.Buffer
+	for i := 0; data.Len() < 12*4096; i++ {
+		data.WriteString("line " + strconv.Itoa(i) + " " + strings.Repeat("x", 90) + "\n")
+	}
+	all := data.Bytes()
+	for off := 0; off < len(all); off += 4096 {
+		block := all[off:min(off+4096, len(all))]
+		_, err := w.Write(block)
+		require.NoError(t, err)
+		whole := all[:off+bytes.LastIndexByte(block, '\n')+1]
+		last := whole[bytes.LastIndexByte(whole[:len(whole)-1], '\n')+1:]
+		want := "slow.1 | " + string(last)
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.HasSuffix(out.String(), want) {
+			require.True(t, time.Now().Before(deadline), "timed out waiting for %q", want)
+			time.Sleep(time.Millisecond)
+		}
+	}
+	assert.Zero(t, m.handoffs.Load(), "pipes handed to a goroutine of their own")
+	w.Close()
+	assert.NoError(t, done.wait(t, 10*time.Second)["slow"])
+	require.NoError(t, m.Close())
+	assert.Equal(t, strings.Count(string(all), "\n"), strings.Count(out.String(), "slow.1 | line "), "lines")
+}
+
+// TestAbortPipesWritesPartialLines: a partial line held when AbortPipes
+// closes a pipe is written, as at the end of the pipe.
+func TestAbortPipesWritesPartialLines(t *testing.T) {
+	out := &syncbuf.Buffer{}
+	m := New(out, Options{NoTimestamp: true})
+	fd, w := newLoopPipe(t)
+	defer w.Close()
+	var done pipeDone
+	m.CopyPipe("web.1", Stdout, fd, done.fn("web"))
+	_, err := w.WriteString("whole\nhalf a line")
+	require.NoError(t, err)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "| whole\n") {
+		require.True(t, time.Now().Before(deadline), "timed out waiting for the whole line")
+		time.Sleep(time.Millisecond)
+	}
+	m.AbortPipes()
+	assert.ErrorIs(t, done.wait(t, 10*time.Second)["web"], os.ErrClosed)
+	require.NoError(t, m.Close())
+	assert.Equal(t, "web.1  | whole\nweb.1  | half a line\n", out.String())
+}
+
+// TestAbortPipesBeforeFirstCopyPipe: pipes given after AbortPipes are
+// closed at once, even when no pipe was given before it.
+func TestAbortPipesBeforeFirstCopyPipe(t *testing.T) {
+	m := New(&syncbuf.Buffer{}, Options{NoTimestamp: true})
+	m.AbortPipes()
+	fd, w := newLoopPipe(t)
+	defer w.Close()
+	var done pipeDone
+	m.CopyPipe("web.1", Stdout, fd, done.fn("web"))
+	assert.ErrorIs(t, done.wait(t, 10*time.Second)["web"], os.ErrClosed)
+	require.NoError(t, m.Close())
+	_, err := w.Write([]byte("x\n"))
+	assert.ErrorIs(t, err, unix.EPIPE, "the read end is closed")
+}
+
+// TestAbortPipesAfterClose writes nothing into the descriptor that had
+// the loop's number for its wakeups, which a later open may reuse.
+func TestAbortPipesAfterClose(t *testing.T) {
+	m := New(&syncbuf.Buffer{}, Options{NoTimestamp: true})
+	fd, w := newLoopPipe(t)
+	var done pipeDone
+	m.CopyPipe("web.1", Stdout, fd, done.fn("web"))
+	w.Close()
+	require.NoError(t, done.wait(t, 10*time.Second)["web"])
+	wake := m.loop.Load().wake
+	require.NoError(t, m.Close())
+	// The lowest free number is taken first: wake's, or one below it.
+	var ends []int
+	defer func() {
+		for _, e := range ends {
+			unix.Close(e)
+		}
+	}()
+	reused := -1
+	for reused < 0 && len(ends) < 64 {
+		var p [2]int
+		require.NoError(t, unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK))
+		ends = append(ends, p[0], p[1])
+		if p[0] == wake || p[1] == wake {
+			reused = p[0] // the read end of the pipe that took the number
+		}
+	}
+	if reused < 0 {
+		t.Skipf("descriptor %d was not reused", wake)
+	}
+	m.AbortPipes()
+	var b [16]byte
+	n, err := unix.Read(reused, b[:])
+	assert.Equal(t, unix.EAGAIN, err, "read %d bytes %x from the pipe that has the old number", n, b[:max(n, 0)])
+}
+
+// TestHandedOffQuietPipeHoldsNoBuffer: a fast child handed to a goroutine
+// of its own that goes quiet waits for its pipe without a read buffer, as
+// a Copy does: its goroutine is parked in readyWaiter.wait, not in Read.
+func TestHandedOffQuietPipeHoldsNoBuffer(t *testing.T) {
+	out := &syncbuf.Buffer{}
+	m := New(out, Options{NoTimestamp: true})
+	fd, w := newLoopPipe(t)
+	defer w.Close()
+	// Twice the loop's buffer, in the pipe before the loop reads it: the
+	// first read fills the buffer, and the goroutine it goes to drains the
+	// rest at once.
+	line := strings.Repeat("x", 79) + "\n"
+	chunk := []byte(strings.Repeat(line, 2*startBuf/len(line)))
+	_, err := w.Write(chunk)
+	require.NoError(t, err)
+	var done pipeDone
+	m.CopyPipe("fast.1", Stdout, fd, done.fn("fast"))
+	want := bytes.Count(chunk, []byte("\n"))
+	var where string
+	deadline := time.Now().Add(10 * time.Second)
+	for where == "" {
+		require.True(t, time.Now().Before(deadline), "the handed-off pipe's goroutine did not wait (lines out: %d of %d)", strings.Count(out.String(), "\n"), want)
+		time.Sleep(time.Millisecond)
+		if m.handoffs.Load() != 1 || strings.Count(out.String(), "\n") != want {
+			continue
+		}
+		buf := make([]byte, 1<<20)
+		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+			if !strings.Contains(g, "output.(*copyLoop).follow") {
+				continue
+			}
+			switch {
+			case strings.Contains(g, "output.(*readyWaiter).wait"):
+				where = "readyWaiter.wait"
+			case strings.Contains(g, "os.(*File).Read"):
+				where = "File.Read"
+			}
+		}
+	}
+	assert.Equal(t, "readyWaiter.wait", where, "where the quiet handed-off pipe waits")
+	w.Close()
+	assert.NoError(t, done.wait(t, 10*time.Second)["fast"])
+	require.NoError(t, m.Close())
+}
