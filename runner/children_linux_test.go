@@ -77,3 +77,36 @@ func BenchmarkListChildren(b *testing.B) {
 		listChildren()
 	}
 }
+
+// TestListChildrenOfGivenThreads: given thread ids, listChildren reads
+// only theirs and the main thread's children: a child forked by a locked
+// thread is listed when that thread is given, and not otherwise.
+func TestListChildrenOfGivenThreads(t *testing.T) {
+	type result struct {
+		pid, tid int
+		err      error
+	}
+	started, release := make(chan result), make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		cmd := exec.Command("sleep", "60")
+		err := cmd.Start()
+		if err != nil {
+			started <- result{err: err}
+			return
+		}
+		started <- result{pid: cmd.Process.Pid, tid: threadID()}
+		<-release
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	r := <-started
+	require.NoError(t, r.err)
+	defer close(release)
+	if r.tid == os.Getpid() {
+		t.Skip("the goroutine ran on the main thread")
+	}
+	assert.Contains(t, listChildren(r.tid), r.pid, "listed with its thread")
+	assert.NotContains(t, listChildren(os.Getpid()), r.pid, "not listed with the main thread only")
+}

@@ -547,7 +547,7 @@ func (s *shell) finished() bool {
 
 // onlyGuardianLeft reports whether the guardian is proctor's only child.
 func (s *shell) onlyGuardianLeft() bool {
-	for _, pid := range listChildren() {
+	for _, pid := range listChildren(s.spawner.threads()...) {
 		if pid != s.guard.pid {
 			return false
 		}
@@ -909,7 +909,7 @@ func waitStatusOf(ws syscall.WaitStatus) exitStatus {
 // instance (descendants adopted as a subreaper), and to its group, once per
 // signal. The guardian is not a stranger: it exits when told bye.
 func (s *shell) signalStrangers(sig syscall.Signal) {
-	for _, pid := range listChildren() {
+	for _, pid := range listChildren(s.spawner.threads()...) {
 		if _, ok := s.procs[pid]; ok || s.signalled[pid] == sig {
 			continue
 		}

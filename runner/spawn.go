@@ -54,6 +54,7 @@ type spawnResult struct {
 // other core sat idle. Two threads fork two children at once.
 type spawner struct {
 	workers [spawnThreads]chan spawnReq
+	tids    [spawnThreads]int // the threads' ids, which every child has as parent
 	done    chan struct{}
 }
 
@@ -62,11 +63,21 @@ const spawnThreads = 2
 
 func startSpawner() *spawner {
 	s := &spawner{done: make(chan struct{})}
-	var wg sync.WaitGroup
+	var wg, started sync.WaitGroup
 	for i := range s.workers {
 		s.workers[i] = make(chan spawnReq)
-		wg.Go(func() { work(s.workers[i]) })
+		started.Add(1)
+		wg.Go(func() {
+			// Never unlocked: when work returns the thread exits with
+			// it. By then no instance is left; the guardian, forked
+			// without a parent-death signal, may still be exiting.
+			runtime.LockOSThread()
+			s.tids[i] = threadID()
+			started.Done()
+			work(s.workers[i])
+		})
 	}
+	started.Wait()
 	go func() {
 		wg.Wait()
 		close(s.done)
@@ -74,12 +85,9 @@ func startSpawner() *spawner {
 	return s
 }
 
-// work forks what reqs asks for until it is closed.
+// work forks what reqs asks for until it is closed, on a thread locked
+// to its goroutine.
 func work(reqs <-chan spawnReq) {
-	// Never unlocked: when work returns the thread exits with it. By then
-	// no instance is left; the guardian, forked without a parent-death
-	// signal, may still be exiting.
-	runtime.LockOSThread()
 	for req := range reqs {
 		results := make([]spawnResult, len(req.specs))
 		for i, spec := range req.specs {
@@ -119,6 +127,9 @@ func (s *spawner) spawnAll(specs []spawnSpec) []spawnResult {
 	}
 	return results
 }
+
+// threads returns the ids of the spawner's threads.
+func (s *spawner) threads() []int { return s.tids[:] }
 
 // stop ends the spawner and waits for its threads.
 func (s *spawner) stop() {

@@ -72,3 +72,6 @@ func outputPipe() (child, own int, err error) {
 	}
 	return p[1], p[0], nil
 }
+
+// threadID returns the id of the calling thread.
+func threadID() int { return unix.Gettid() }

@@ -56,3 +56,6 @@ func outputPipe() (child, own int, err error) {
 	}
 	return p[1], p[0], nil
 }
+
+// threadID returns 0: only Linux's listChildren reads threads' children.
+func threadID() int { return 0 }
