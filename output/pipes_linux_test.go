@@ -182,11 +182,8 @@ func TestCopyPipeQuietHoldsNoBuffer(t *testing.T) {
 		_, err = w.WriteString("the other half\n")
 		require.NoError(t, err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for strings.Count(out.String(), "the other half\n") < pipes {
-		require.True(t, time.Now().Before(deadline), "timed out waiting for %d lines:\n%s", pipes, out.String())
-		time.Sleep(5 * time.Millisecond)
-	}
+	require.Eventually(t, func() bool { return strings.Count(out.String(), "the other half\n") == pipes },
+		10*time.Second, time.Millisecond, "%d lines", pipes)
 	liveHeap() // the pool's buffers survive one collection
 	grown := int64(liveHeap()) - int64(before)
 	goroutines := runtime.NumGoroutine() - goroutinesBefore
@@ -244,17 +241,11 @@ func TestAbortPipes(t *testing.T) {
 		_, err := fast.Write(chunk)
 		require.NoError(t, err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	require.Eventually(t, func() bool {
 		m.pipeFiles.mu.Lock()
-		n := len(m.pipeFiles.files)
-		m.pipeFiles.mu.Unlock()
-		if n == 1 {
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "the fast pipe was not handed to a goroutine")
-		time.Sleep(time.Millisecond)
-	}
+		defer m.pipeFiles.mu.Unlock()
+		return len(m.pipeFiles.files) == 1
+	}, 10*time.Second, time.Millisecond, "the fast pipe handed to a goroutine")
 	m.AbortPipes()
 	errs := done.wait(t, 10*time.Second)
 	assert.ErrorIs(t, errs["quiet"], os.ErrClosed, "the quiet pipe's end")
@@ -297,11 +288,8 @@ func TestCopyPipeSlowBlockWriterStaysInLoop(t *testing.T) {
 		whole := all[:off+bytes.LastIndexByte(block, '\n')+1]
 		last := whole[bytes.LastIndexByte(whole[:len(whole)-1], '\n')+1:]
 		want := "slow.1 | " + string(last)
-		deadline := time.Now().Add(10 * time.Second)
-		for !strings.HasSuffix(out.String(), want) {
-			require.True(t, time.Now().Before(deadline), "timed out waiting for %q", want)
-			time.Sleep(time.Millisecond)
-		}
+		require.Eventually(t, func() bool { return strings.HasSuffix(out.String(), want) },
+			10*time.Second, time.Millisecond, "%q out", want)
 	}
 	assert.Zero(t, m.handoffs.Load(), "pipes handed to a goroutine of their own")
 	w.Close()
@@ -321,11 +309,8 @@ func TestAbortPipesWritesPartialLines(t *testing.T) {
 	m.CopyPipe("web.1", Stdout, fd, done.fn("web"))
 	_, err := w.WriteString("whole\nhalf a line")
 	require.NoError(t, err)
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), "| whole\n") {
-		require.True(t, time.Now().Before(deadline), "timed out waiting for the whole line")
-		time.Sleep(time.Millisecond)
-	}
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "| whole\n") },
+		10*time.Second, time.Millisecond, "the whole line out")
 	m.AbortPipes()
 	assert.ErrorIs(t, done.wait(t, 10*time.Second)["web"], os.ErrClosed)
 	require.NoError(t, m.Close())

@@ -43,11 +43,8 @@ func TestQuietChildrenHoldNoReadBuffers(t *testing.T) {
 		_, err = pw.WriteString("the other half\n")
 		require.NoError(t, err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for strings.Count(out.String(), "the other half\n") < streams {
-		require.True(t, time.Now().Before(deadline), "timed out waiting for %d lines:\n%s", streams, out.String())
-		time.Sleep(5 * time.Millisecond)
-	}
+	require.Eventually(t, func() bool { return strings.Count(out.String(), "the other half\n") == streams },
+		10*time.Second, time.Millisecond, "%d lines", streams)
 	liveHeap() // the pool's buffers survive one collection
 	grown := int64(liveHeap()) - int64(before)
 	t.Logf("%d quiet Copy calls: heap grew by %d KiB", streams, grown>>10)

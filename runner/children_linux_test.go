@@ -33,32 +33,39 @@ func TestListChildren(t *testing.T) {
 	}
 }
 
-// TestListChildrenOfAnotherThread: a child forked by a thread locked to it
-// (as the spawner's is) is listed by that thread's children file only.
-func TestListChildrenOfAnotherThread(t *testing.T) {
+// childOfLockedThread starts `sleep 60` from a goroutine locked to its
+// thread (as the spawner's are) and returns its pid and the thread's id;
+// the child is killed and reaped when the test ends.
+func childOfLockedThread(t *testing.T) (pid, tid int) {
 	type result struct {
-		pid int
-		err error
+		pid, tid int
+		err      error
 	}
 	started, release := make(chan result), make(chan struct{})
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		cmd := exec.Command("sleep", "60")
-		err := cmd.Start()
-		if err != nil {
+		if err := cmd.Start(); err != nil {
 			started <- result{err: err}
 			return
 		}
-		started <- result{pid: cmd.Process.Pid}
+		started <- result{pid: cmd.Process.Pid, tid: threadID()}
 		<-release
 		cmd.Process.Kill()
 		cmd.Wait()
 	}()
 	r := <-started
 	require.NoError(t, r.err)
-	defer close(release)
-	assert.Contains(t, listChildren(), r.pid)
+	t.Cleanup(func() { close(release) })
+	return r.pid, r.tid
+}
+
+// TestListChildrenOfAnotherThread: a child forked by a thread locked to it
+// (as the spawner's is) is listed by that thread's children file only.
+func TestListChildrenOfAnotherThread(t *testing.T) {
+	pid, _ := childOfLockedThread(t)
+	assert.Contains(t, listChildren(), pid)
 }
 
 // BenchmarkScanChildren is one scan of /proc, as listChildren made it
@@ -82,31 +89,10 @@ func BenchmarkListChildren(b *testing.B) {
 // only theirs and the main thread's children: a child forked by a locked
 // thread is listed when that thread is given, and not otherwise.
 func TestListChildrenOfGivenThreads(t *testing.T) {
-	type result struct {
-		pid, tid int
-		err      error
-	}
-	started, release := make(chan result), make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		cmd := exec.Command("sleep", "60")
-		err := cmd.Start()
-		if err != nil {
-			started <- result{err: err}
-			return
-		}
-		started <- result{pid: cmd.Process.Pid, tid: threadID()}
-		<-release
-		cmd.Process.Kill()
-		cmd.Wait()
-	}()
-	r := <-started
-	require.NoError(t, r.err)
-	defer close(release)
-	if r.tid == os.Getpid() {
+	pid, tid := childOfLockedThread(t)
+	if tid == os.Getpid() {
 		t.Skip("the goroutine ran on the main thread")
 	}
-	assert.Contains(t, listChildren(r.tid), r.pid, "listed with its thread")
-	assert.NotContains(t, listChildren(os.Getpid()), r.pid, "not listed with the main thread only")
+	assert.Contains(t, listChildren(tid), pid, "listed with its thread")
+	assert.NotContains(t, listChildren(os.Getpid()), pid, "not listed with the main thread only")
 }
